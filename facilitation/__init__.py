@@ -1,0 +1,147 @@
+"""Gatherwell: consent-based gatherings from registration to the live room."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from facilitation import config as config_module
+from facilitation.core.db import render_item
+from facilitation.extensions import csrf, db, login_manager, migrate, socketio
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over TLS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Return True for HTTPS requests or when forced by configuration."""
+        return bool(app.config["FORCE_SECURE_COOKIES"] or request.is_secure)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the app."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("FACILITATION_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    settings: dict[str, Any] = dict(config_module.DEFAULTS)
+    settings.update(config_module.from_environment(os.environ))
+    settings.update(overrides or {})
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = config_module.instance_secret(app.instance_path, "secret_key")
+    settings.setdefault(
+        "SQLALCHEMY_DATABASE_URI",
+        config_module.database_uri(settings.get("DATABASE_URL"), app.instance_path),
+    )
+    config_module.check(settings)
+    app.config.update(settings)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    app.session_interface = SessionInterface()
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config.get("REDIS_URL"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        cors_allowed_origins=None,
+    )
+
+    _register_models()
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+
+    from facilitation import cli
+    from facilitation.messaging.services import install_session_hooks
+
+    cli.register(app)
+    install_session_hooks()
+    logging.getLogger("facilitation").setLevel(logging.INFO)
+    return app
+
+
+def _register_models() -> None:
+    from facilitation.accounts import models as accounts_models  # noqa: F401
+    from facilitation.gatherings import models as gatherings_models  # noqa: F401
+    from facilitation.messaging import models as messaging_models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from facilitation.accounts.models import User
+    from facilitation.accounts.views import bp as accounts_bp
+    from facilitation.gatherings.manage_views import bp as manage_bp
+    from facilitation.gatherings.views import bp as gatherings_bp
+    from facilitation.messaging.views import bp as messaging_bp
+
+    app.register_blueprint(gatherings_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(messaging_bp)
+
+    login_manager.login_view = "accounts.log_in"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        message = "This form expired or was sent from elsewhere. Go back, reload and try again."
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        messages = {
+            403: "You do not have access to this page.",
+            404: "We could not find that page.",
+            405: "That action is not available here.",
+            413: "That upload is too large.",
+        }
+        code = error.code or 500
+        message = messages.get(code, error.description or "Something went wrong.")
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.exception("unexpected error")
+        message = "Something went wrong on our side. Nothing was saved; please try again."
+        return render_template("error.html", code=500, message=message), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from facilitation.core import display
+    from facilitation.core.text import render_markdown
+    from facilitation.core.web import PostForm
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["post_form"] = PostForm
+    display.register(app)

@@ -1,0 +1,66 @@
+"""People who use the platform and the role each one has."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+
+from facilitation.core.db import UTCDateTime, check_in
+from facilitation.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What a person may do; each role includes the ones before it."""
+
+    PARTICIPANT = "participant"
+    FACILITATOR = "facilitator"
+    ORGANISER = "organiser"
+
+
+ROLE_RANK = {Role.PARTICIPANT: 0, Role.FACILITATOR: 1, Role.ORGANISER: 2}
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
+    """A person with a log-in: participant, facilitator or organiser."""
+
+    __tablename__ = "users"
+    __table_args__ = (check_in("role", Role),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased so that one address is one account.
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    #: Full name, as it appears on agreements.
+    name: Mapped[str] = mapped_column(sa.String(120))
+    #: What others see in the room (projector, partner's phone); defaults to the first name.
+    display_name: Mapped[str] = mapped_column(sa.String(60))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(20), default=Role.PARTICIPANT)
+    is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Let Flask-Login refuse deactivated accounts."""
+        return self.is_active_account
+
+    def has_role(self, role: Role) -> bool:
+        """Return whether this person's role is ``role`` or above."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[role]
+
+    @property
+    def is_organiser(self) -> bool:
+        """Return whether this person is an organiser."""
+        return self.has_role(Role.ORGANISER)
+
+    @property
+    def is_facilitator(self) -> bool:
+        """Return whether this person can facilitate (facilitators and organisers)."""
+        return self.has_role(Role.FACILITATOR)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

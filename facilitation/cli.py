@@ -1,0 +1,156 @@
+"""Flask commands: seed-demo, create-organiser, send-unsent-mail."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+
+from facilitation.accounts import services as accounts
+from facilitation.accounts.models import Role, User
+from facilitation.core.clock import utcnow
+from facilitation.core.errors import DomainError
+from facilitation.extensions import db
+from facilitation.gatherings import services as gatherings
+
+DEMO_PEOPLE = [
+    ("organiser", "Olivia Organiser", "organiser@demo.gatherwell.local", Role.ORGANISER),
+    ("facilitator", "Farah Facilitator", "facilitator@demo.gatherwell.local", Role.FACILITATOR),
+    ("participant", "Sam Rivers", "sam@demo.gatherwell.local", Role.PARTICIPANT),
+    ("participant", "Alex Moreno", "alex@demo.gatherwell.local", Role.PARTICIPANT),
+    ("participant", "Jo Park", "jo@demo.gatherwell.local", Role.PARTICIPANT),
+    ("participant", "Kim Osei", "kim@demo.gatherwell.local", Role.PARTICIPANT),
+    ("participant", "Lee Novak", "lee@demo.gatherwell.local", Role.PARTICIPANT),
+]
+
+DEMO_DESCRIPTION = """An evening of **eye-gazing** and **heart-sharing** in rotating pairs.
+
+- Arrive, settle, meet the circle
+- Three rounds of guided eye-gazing, with time for each partner to share
+- Closing circle
+
+No touch is involved. You can sit out any round, no reason needed.
+"""
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to ``app``."""
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_organiser)
+    app.cli.add_command(send_unsent_mail)
+
+
+def _logins_path() -> Path:
+    return Path(current_app.instance_path) / "demo_logins.json"
+
+
+def _print_logins(logins: list[dict[str, str]]) -> None:
+    click.echo("")
+    click.echo("Demo log-ins (stored in instance/demo_logins.json):")
+    for row in logins:
+        click.echo(f"  {row['role']:<12} {row['email']:<38} {row['password']}")
+    click.echo("")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create a demo organisation once; print the demo log-ins every time."""
+    path = _logins_path()
+    if db.session.query(User).first() is not None:
+        if path.exists():
+            _print_logins(json.loads(path.read_text()))
+        else:
+            click.echo("The database already has accounts; no demo data added.")
+        return
+    now = utcnow()
+    logins: list[dict[str, str]] = []
+    users: dict[str, User] = {}
+    for label, name, email, role in DEMO_PEOPLE:
+        password = "-".join(secrets.token_hex(3) for _ in range(3))
+        user = accounts.sign_up(email, name, password, now=now, role=role)
+        users.setdefault(label, user)
+        logins.append({"role": label, "email": email, "password": password})
+    organiser, facilitator = users["organiser"], users["facilitator"]
+    tz = current_app.config["DEFAULT_TIMEZONE"]
+    local_today = now.astimezone(ZoneInfo(tz)).date()
+    start = datetime.combine(local_today + timedelta(days=3), time(19, 0))
+    details = gatherings.Details(
+        title="Eye-gazing evening: seeing and being seen",
+        timezone=tz,
+        capacity=24,
+        description_md=DEMO_DESCRIPTION,
+        kind="workshop",
+        venue_name="The Quiet Room",
+        venue_address="12 Garden Lane, Bristol",
+        accessibility_notes="Step-free access. Chairs and floor cushions. Quiet room available.",
+        facilitator_ids=[facilitator.id, organiser.id],
+    )
+    one = gatherings.create_gathering(
+        organiser, details, gatherings.Timing(start, start + timedelta(hours=2, minutes=30)), now=now
+    )
+    gatherings.publish(organiser, one, now=now)
+    circle = gatherings.Details(
+        title="Tuesday sharing circle",
+        timezone=tz,
+        capacity=16,
+        description_md="A weekly circle: check-in round, a theme, listening without advice.",
+        kind="circle",
+        venue_name="Community Hall",
+        venue_address="4 Mill Street, Bristol",
+        facilitator_ids=[facilitator.id],
+    )
+    days_to_tuesday = (1 - local_today.weekday()) % 7 or 7
+    gatherings.create_series(
+        organiser,
+        circle,
+        gatherings.Recurrence(
+            frequency="weekly",
+            first_date=local_today + timedelta(days=days_to_tuesday),
+            start_time=time(19, 30),
+            duration_minutes=90,
+            occurrence_count=10,
+        ),
+        publish_now=True,
+        now=now,
+    )
+    db.session.commit()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(logins, fh, indent=2)
+    click.echo("Demo organisation created.")
+    _print_logins(logins)
+
+
+@click.command("create-organiser")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.password_option()
+def create_organiser(email: str, name: str, password: str) -> None:
+    """Create an organiser account, or promote an existing one."""
+    existing = accounts.find_by_email(email)
+    if existing is not None:
+        existing.role = Role.ORGANISER.value
+        db.session.commit()
+        click.echo(f"{existing.email} is now an organiser.")
+        return
+    try:
+        user = accounts.sign_up(email, name, password, now=utcnow(), role=Role.ORGANISER)
+    except DomainError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message) from None
+    db.session.commit()
+    click.echo(f"Organiser {user.email} created.")
+
+
+@click.command("send-unsent-mail")
+def send_unsent_mail() -> None:
+    """Try again to send emails that SMTP has not accepted."""
+    from facilitation.messaging.services import retry_unsent
+
+    click.echo(f"Tried {retry_unsent()} message(s).")

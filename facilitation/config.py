@@ -1,0 +1,106 @@
+"""Configuration: defaults, then the environment, then overrides; checked at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    #: Name shown in the header, emails and calendar feeds.
+    "ORG_NAME": "Gatherwell Community",
+    "MAIL_URL": None,
+    "MAIL_FROM": "Gatherwell <no-reply@gatherwell.local>",
+    "REDIS_URL": None,
+    #: Force Secure cookies even when the request itself does not look like TLS.
+    "FORCE_SECURE_COOKIES": False,
+    #: Number of reverse proxies whose X-Forwarded-* headers are trusted (0: none).
+    "PROXY_COUNT": 0,
+    "PASSWORD_RESET_MAX_AGE": 60 * 60,
+    #: argon2id cost; tests lower memory cost to stay fast, production keeps the defaults.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 64 * 1024,
+    "DEFAULT_TIMEZONE": "Europe/London",
+}
+
+#: Settings read from FACILITATION_<NAME> (and a few conventional bare names).
+ENV_KEYS = [
+    "ORG_NAME",
+    "MAIL_URL",
+    "MAIL_FROM",
+    "REDIS_URL",
+    "FORCE_SECURE_COOKIES",
+    "PROXY_COUNT",
+    "DEFAULT_TIMEZONE",
+    "SECRET_KEY",
+    "DATABASE_URL",
+]
+BARE_ENV_KEYS = {"SECRET_KEY", "DATABASE_URL", "MAIL_URL", "REDIS_URL"}
+
+
+def _coerce(key: str, raw: str) -> Any:
+    if key in {"FORCE_SECURE_COOKIES"}:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if key in {"PROXY_COUNT"}:
+        return int(raw)
+    return raw
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Read settings from FACILITATION_* variables (and SECRET_KEY, DATABASE_URL, ...)."""
+    found: dict[str, Any] = {}
+    for key in ENV_KEYS:
+        raw = environ.get(f"FACILITATION_{key}")
+        if raw is None and key in BARE_ENV_KEYS:
+            raw = environ.get(key)
+        if raw:
+            found[key] = _coerce(key, raw)
+    return found
+
+
+def database_uri(url: str | None, instance_path: str) -> str:
+    """Turn DATABASE_URL into an SQLAlchemy URI; default to SQLite in ``instance/``."""
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'gatherwell.sqlite3'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def instance_secret(instance_path: str, name: str, nbytes: int = 32) -> str:
+    """Return a secret stored in ``instance/<name>``, generating it on first use."""
+    path = Path(instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    logger.info("generated %s in the instance folder", name)
+    return value
+
+
+def check(config: dict[str, Any]) -> None:
+    """Fail at start-up on settings that cannot work."""
+    from zoneinfo import available_timezones
+
+    if not config.get("SECRET_KEY") or len(str(config["SECRET_KEY"])) < 16:
+        raise RuntimeError("SECRET_KEY must be set and at least 16 characters long")
+    if config["DEFAULT_TIMEZONE"] not in available_timezones():
+        raise RuntimeError(f"DEFAULT_TIMEZONE {config['DEFAULT_TIMEZONE']!r} is not a time zone")
+    mail_url = config.get("MAIL_URL")
+    if mail_url and not str(mail_url).startswith(("smtp://", "smtps://")):
+        raise RuntimeError("MAIL_URL must start with smtp:// or smtps://")

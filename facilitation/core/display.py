@@ -1,0 +1,49 @@
+"""Template filters that show times in the gathering's own time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from facilitation.gatherings.models import KIND_LABELS, GatheringKind
+
+
+def local(dt: datetime, tz: str) -> datetime:
+    """Return ``dt`` in time zone ``tz``."""
+    return dt.astimezone(ZoneInfo(tz))
+
+
+def format_day(dt: datetime) -> str:
+    """Format like 'Sat 5 Dec 2026'."""
+    return f"{dt:%a} {dt.day} {dt:%b %Y}"
+
+
+def format_when(start: datetime, end: datetime, tz: str) -> str:
+    """Format a start and end in ``tz`` with the zone shown, e.g. 'Sat 5 Dec 2026, 19:00–21:30 GMT'."""
+    s, e = local(start, tz), local(end, tz)
+    if s.date() == e.date():
+        text = f"{format_day(s)}, {s:%H:%M}–{e:%H:%M} {e:%Z}"
+    else:
+        text = f"{format_day(s)}, {s:%H:%M} {s:%Z} – {format_day(e)}, {e:%H:%M} {e:%Z}"
+    return text
+
+
+def when_html(start: datetime, end: datetime, tz: str) -> Markup:
+    """Return the time range as <time> elements that the browser adds the visitor's time to."""
+    text = escape(format_when(start, end, tz))
+    return Markup(
+        f'<time class="when" datetime="{start.isoformat()}" data-end="{end.isoformat()}" '
+        f'data-tz="{escape(tz)}">{text}</time>'
+    )
+
+
+def register(app: Flask) -> None:
+    """Register the filters on ``app``."""
+    app.jinja_env.filters["when"] = lambda g: when_html(g.starts_at, g.ends_at, g.timezone)
+    app.jinja_env.filters["when_text"] = lambda g: format_when(g.starts_at, g.ends_at, g.timezone)
+    app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
+    app.jinja_env.filters["day"] = lambda dt, tz: format_day(local(dt, tz))
+    app.jinja_env.filters["clock"] = lambda dt, tz: f"{local(dt, tz):%H:%M %Z}"

@@ -1,0 +1,58 @@
+"""Small pieces every view uses: role checks, domain errors on forms, safe redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, flash
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from facilitation.accounts.models import Role
+from facilitation.core.errors import DomainError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(role: Role) -> Callable[[F], F]:
+    """Let only logged-in people with ``role`` (or above) through; others get 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def show_error(form: FlaskForm | None, error: DomainError) -> None:
+    """Put a domain error next to its field, or flash it when it has none."""
+    field = getattr(form, error.field, None) if (form is not None and error.field) else None
+    if field is not None:
+        field.errors = [*list(field.errors), error.message]
+    else:
+        flash(error.message, "error")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return ``target`` only if it is a path on this site; otherwise ``default``."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+class PostForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that post."""

@@ -1,0 +1,18 @@
+// Add the visitor's own local time beside times shown in a gathering's time zone.
+(function () {
+  "use strict";
+  var visitorZone;
+  try { visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  var fmt = new Intl.DateTimeFormat(undefined, {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  document.querySelectorAll("time.when[data-tz]").forEach(function (el) {
+    if (!visitorZone || el.dataset.tz === visitorZone) { return; }
+    var start = new Date(el.getAttribute("datetime"));
+    if (isNaN(start)) { return; }
+    var hint = document.createElement("span");
+    hint.className = "your-time";
+    hint.textContent = "Your time: " + fmt.format(start);
+    el.appendChild(hint);
+  });
+})();

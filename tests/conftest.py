@@ -1,0 +1,124 @@
+"""Fixtures: an app per database backend (SQLite, PostgreSQL), a client, log-in helpers."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from facilitation import create_app
+from facilitation.extensions import db
+from tests import factories
+from tests.services import postgres_admin_url, postgres_or_skip
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record that the suite is running (some code reads it to lower costs)."""
+    os.environ.setdefault("FACILITATION_TESTING", "1")
+
+
+def _test_config(uri: str, instance: str) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "SERVER_NAME": "gatherwell.test",
+        "MAIL_URL": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def instance_dir() -> Iterator[str]:
+    """Give the test run its own instance folder."""
+    with tempfile.TemporaryDirectory(prefix="gatherwell-test-") as path:
+        os.environ["FACILITATION_INSTANCE_PATH"] = path
+        yield path
+
+
+def _create_postgres_database(name: str) -> str:
+    admin = postgres_admin_url()
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return re.sub(r"/[^/]*$", f"/{name}", admin)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> str:
+    """Give a freshly migrated database of each backend, once per test run."""
+    if request.param == "sqlite":
+        uri = f"sqlite:///{Path(instance_dir) / 'test.sqlite3'}"
+    else:
+        postgres_or_skip()
+        uri = _create_postgres_database(f"gatherwell_test_{os.getpid()}")
+    app = create_app(_test_config(uri, instance_dir))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return uri
+
+
+def _empty_all_tables(app: Flask) -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(database_uri: str, instance_dir: str) -> Iterator[Flask]:
+    """Give an app bound to a migrated database that is emptied after each test."""
+    app = create_app(_test_config(database_uri, instance_dir))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables(app)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Give a test client."""
+    return app.test_client()
+
+
+class AuthActions:
+    """Log a test client in and out."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, user: factories.User, password: str = factories.PASSWORD) -> None:
+        """Log in as ``user``."""
+        response = self._client.post("/log-in", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+    def logout(self) -> None:
+        """Log out."""
+        self._client.post("/log-out")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """Give log-in helpers for the test client."""
+    return AuthActions(client)
