@@ -143,5 +143,5 @@ def _register_template_helpers(app: Flask) -> None:
     from facilitation.core.web import PostForm
 
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.globals["post_form"] = PostForm
+    app.jinja_env.globals["csrf_form"] = PostForm
     display.register(app)

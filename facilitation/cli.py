@@ -92,7 +92,10 @@ def seed_demo() -> None:
         facilitator_ids=[facilitator.id, organiser.id],
     )
     one = gatherings.create_gathering(
-        organiser, details, gatherings.Timing(start, start + timedelta(hours=2, minutes=30)), now=now
+        organiser,
+        details,
+        gatherings.Timing(start, start + timedelta(hours=2, minutes=30)),
+        now=now,
     )
     gatherings.publish(organiser, one, now=now)
     circle = gatherings.Details(

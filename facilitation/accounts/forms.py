@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from facilitation.accounts.models import Role
@@ -71,11 +71,13 @@ class ResetPasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     """Change one's names."""
 
-    name = StringField("Full name", validators=[DataRequired("Tell us your name."), Length(max=120)])
+    name = StringField(
+        "Full name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+    )
     display_name = StringField("Name shown in the room", validators=[Optional(), Length(max=60)])
 
 
 class RoleForm(FlaskForm):
     """Change someone's role."""
 
-    role = SelectField("Role", choices=[(r.value, r.value.title()) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.title()) for r in Role])

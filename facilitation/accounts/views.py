@@ -52,7 +52,9 @@ def sign_up():  # type: ignore[no-untyped-def]
             db.session.commit()
             _log_in(user)
             flash("Welcome! Your account is ready.", "success")
-            return redirect(safe_next(request.args.get("next"), url_for("gatherings.list_gatherings")))
+            return redirect(
+                safe_next(request.args.get("next"), url_for("gatherings.list_gatherings"))
+            )
     return render_template("accounts/sign_up.html", form=form), 400 if form.errors else 200
 
 
@@ -62,14 +64,18 @@ def log_in():  # type: ignore[no-untyped-def]
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data or "", form.password.data or "", now=utcnow())
+            user = services.authenticate(
+                form.email.data or "", form.password.data or "", now=utcnow()
+            )
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
         else:
             db.session.commit()
             _log_in(user)
-            return redirect(safe_next(request.args.get("next"), url_for("gatherings.list_gatherings")))
+            return redirect(
+                safe_next(request.args.get("next"), url_for("gatherings.list_gatherings"))
+            )
     status = 400 if (form.errors or request.method == "POST") else 200
     return render_template("accounts/log_in.html", form=form), status
 
@@ -92,8 +98,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
         services.request_password_reset(form.email.data or "")
         db.session.commit()
         flash(
-            "If that address has an account, a reset link is on its way. "
-            "It works for one hour.",
+            "If that address has an account, a reset link is on its way. It works for one hour.",
             "success",
         )
         return redirect(url_for("accounts.log_in"))
@@ -130,7 +135,9 @@ def profile():  # type: ignore[no-untyped-def]
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            services.update_profile(current_user, form.name.data or "", form.display_name.data or "")
+            services.update_profile(
+                current_user, form.name.data or "", form.display_name.data or ""
+            )
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)

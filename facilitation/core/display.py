@@ -22,7 +22,7 @@ def format_day(dt: datetime) -> str:
 
 
 def format_when(start: datetime, end: datetime, tz: str) -> str:
-    """Format a start and end in ``tz`` with the zone shown, e.g. 'Sat 5 Dec 2026, 19:00–21:30 GMT'."""
+    """Format a start and end in ``tz`` with the zone shown: 'Sat 5 Dec 2026, 19:00–21:30 GMT'."""
     s, e = local(start, tz), local(end, tz)
     if s.date() == e.date():
         text = f"{format_day(s)}, {s:%H:%M}–{e:%H:%M} {e:%Z}"

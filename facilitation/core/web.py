@@ -34,12 +34,15 @@ def role_required(role: Role) -> Callable[[F], F]:
 
 
 def show_error(form: FlaskForm | None, error: DomainError) -> None:
-    """Put a domain error next to its field, or flash it when it has none."""
-    field = getattr(form, error.field, None) if (form is not None and error.field) else None
+    """Put a domain error next to its field, at the top of the form, or in a flash."""
+    if form is None:
+        flash(error.message, "error")
+        return
+    field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*list(field.errors), error.message]
     else:
-        flash(error.message, "error")
+        form.form_errors.append(error.message)
 
 
 def safe_next(target: str | None, default: str) -> str:

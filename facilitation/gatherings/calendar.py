@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from icalendar import Calendar, Event
@@ -17,7 +17,12 @@ def _location(gathering: Gathering) -> str:
 
 
 def build_calendar(
-    gatherings: Iterable[Gathering], *, org_name: str, host: str, url_for_gathering, now: datetime
+    gatherings: Iterable[Gathering],
+    *,
+    org_name: str,
+    uid_domain: str,
+    url_for_gathering: Callable[[Gathering], str],
+    now: datetime,
 ) -> bytes:
     """Return an iCalendar document listing the given gatherings."""
     cal = Calendar()
@@ -28,7 +33,7 @@ def build_calendar(
     cal.add("x-wr-calname", org_name)
     for gathering in gatherings:
         event = Event()
-        event.add("uid", f"gathering-{gathering.id}@{host}")
+        event.add("uid", f"gathering-{gathering.id}@{uid_domain}")
         event.add("dtstamp", now)
         event.add("dtstart", gathering.starts_at)
         event.add("dtend", gathering.ends_at)

@@ -12,6 +12,7 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -24,22 +25,22 @@ from facilitation.gatherings.models import KIND_LABELS, Frequency
 
 
 @cache
-def time_zone_choices() -> list[tuple[str, str]]:
+def time_zone_choices() -> list[SelectChoice]:
     """Return the IANA time zones people pick from, by region."""
     zones = sorted(
         z
         for z in available_timezones()
         if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/", "US/"))
     )
-    return [("UTC", "UTC"), *((z, z.replace("_", " ")) for z in zones)]
+    return [SelectChoice("UTC", "UTC"), *(SelectChoice(z, z.replace("_", " ")) for z in zones)]
 
 
-KIND_CHOICES = [(k.value, label) for k, label in KIND_LABELS.items()]
+KIND_CHOICES = [SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
 FREQUENCY_CHOICES = [
-    (Frequency.WEEKLY.value, "Every week"),
-    (Frequency.FORTNIGHTLY.value, "Every two weeks"),
-    (Frequency.MONTHLY_DATE.value, "Every month, same date (e.g. the 14th)"),
-    (Frequency.MONTHLY_WEEKDAY.value, "Every month, same weekday (e.g. 2nd Tuesday)"),
+    SelectChoice(Frequency.WEEKLY.value, "Every week"),
+    SelectChoice(Frequency.FORTNIGHTLY.value, "Every two weeks"),
+    SelectChoice(Frequency.MONTHLY_DATE.value, "Every month, same date (e.g. the 14th)"),
+    SelectChoice(Frequency.MONTHLY_WEEKDAY.value, "Every month, same weekday (e.g. 2nd Tuesday)"),
 ]
 
 
@@ -57,7 +58,9 @@ class DetailsForm(FlaskForm):
     venue_name = StringField("Venue", validators=[Optional(), Length(max=200)])
     venue_address = TextAreaField("Address", validators=[Optional(), Length(max=1000)])
     online_url = StringField(
-        "Online link", validators=[Optional(), Length(max=500)], description="For online gatherings."
+        "Online link",
+        validators=[Optional(), Length(max=500)],
+        description="For online gatherings.",
     )
     capacity = IntegerField(
         "Capacity",
@@ -67,7 +70,8 @@ class DetailsForm(FlaskForm):
         ],
     )
     accessibility_notes = TextAreaField(
-        "Accessibility", validators=[Optional(), Length(max=4000)],
+        "Accessibility",
+        validators=[Optional(), Length(max=4000)],
         description="Step-free access, toilets, seating, quiet room, sound level…",
     )
     facilitator_ids = SelectMultipleField("Facilitators", coerce=int, validate_choice=False)
@@ -77,11 +81,13 @@ class GatheringForm(DetailsForm):
     """Create or edit one gathering."""
 
     starts_local = DateTimeLocalField(
-        "Starts", validators=[InputRequired("Give the start date and time.")],
+        "Starts",
+        validators=[InputRequired("Give the start date and time.")],
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
     ends_local = DateTimeLocalField(
-        "Ends", validators=[InputRequired("Give the end date and time.")],
+        "Ends",
+        validators=[InputRequired("Give the end date and time.")],
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
 
@@ -101,7 +107,11 @@ class SeriesForm(DetailsForm):
         default=120,
     )
     end_mode = RadioField(
-        "Ends", choices=[("count", "After a number of gatherings"), ("until", "On a date")],
+        "Ends",
+        choices=[
+            SelectChoice("count", "After a number of gatherings"),
+            SelectChoice("until", "On a date"),
+        ],
         default="count",
     )
     occurrence_count = IntegerField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from facilitation.accounts.models import Role
 from facilitation.core.clock import utcnow
@@ -40,7 +41,9 @@ def _details(form: DetailsForm) -> services.Details:
 
 
 def _offer_facilitators(form: DetailsForm) -> None:
-    form.facilitator_ids.choices = [(u.id, u.name) for u in services.facilitator_choices()]
+    form.facilitator_ids.choices = [
+        SelectChoice(str(u.id), u.name) for u in services.facilitator_choices()
+    ]
 
 
 def _load(model: type, object_id: int):  # type: ignore[no-untyped-def]
@@ -85,7 +88,9 @@ def new_gathering():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         timing = services.Timing(form.starts_local.data, form.ends_local.data)  # type: ignore[arg-type]
         try:
-            gathering = services.create_gathering(current_user, _details(form), timing, now=utcnow())
+            gathering = services.create_gathering(
+                current_user, _details(form), timing, now=utcnow()
+            )
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
@@ -179,9 +184,7 @@ def cancel_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
             db.session.rollback()
             flash(err.message, "error")
         else:
-            return _done(
-                "Cancelled.", url_for("manage.edit_gathering", gathering_id=gathering.id)
-            )
+            return _done("Cancelled.", url_for("manage.edit_gathering", gathering_id=gathering.id))
     return render_template("manage/cancel.html", form=form, target=gathering, kind="gathering")
 
 
@@ -205,8 +208,11 @@ def new_series():  # type: ignore[no-untyped-def]
         )
         try:
             series = services.create_series(
-                current_user, _details(form), recurrence,
-                publish_now=bool(form.publish_now.data), now=utcnow(),
+                current_user,
+                _details(form),
+                recurrence,
+                publish_now=bool(form.publish_now.data),
+                now=utcnow(),
             )
         except DomainError as err:
             db.session.rollback()
@@ -255,7 +261,9 @@ def publish_series(series_id: int):  # type: ignore[no-untyped-def]
     if not PostForm().validate_on_submit():
         abort(400)
     count = services.publish_series(current_user, series, now=utcnow())
-    return _done(f"Published {count} gatherings.", url_for("manage.show_series", series_id=series.id))
+    return _done(
+        f"Published {count} gatherings.", url_for("manage.show_series", series_id=series.id)
+    )
 
 
 @bp.route("/series/<int:series_id>/cancel", methods=["GET", "POST"])

@@ -85,9 +85,7 @@ class Series(GatheringDetails, db.Model):  # type: ignore[name-defined]
         check_in("frequency", Frequency),
         check_in("kind", GatheringKind),
         sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
-        sa.CheckConstraint(
-            "(until_date IS NULL) <> (occurrence_count IS NULL)", name="one_end"
-        ),
+        sa.CheckConstraint("(until_date IS NULL) <> (occurrence_count IS NULL)", name="one_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

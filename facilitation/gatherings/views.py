@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+import hashlib
+
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from facilitation.core.clock import utcnow
@@ -35,11 +37,17 @@ def show_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
     return render_template("gatherings/detail.html", gathering=gathering, now=utcnow())
 
 
+def _uid_domain() -> str:
+    # Stable whatever host name a calendar used, so subscribers never see duplicates.
+    digest = hashlib.sha256(str(current_app.config["SECRET_KEY"]).encode()).hexdigest()[:12]
+    return f"{digest}.gatherwell"
+
+
 def _ics_response(gatherings: list[Gathering], filename: str) -> Response:
     body = build_calendar(
         gatherings,
         org_name=current_app.config["ORG_NAME"],
-        host=request.host.split(":")[0] or "gatherwell",
+        uid_domain=_uid_domain(),
         url_for_gathering=lambda g: url_for(
             "gatherings.show_gathering", gathering_id=g.id, _external=True
         ),

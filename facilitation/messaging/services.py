@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 _PENDING_KEY = "outbox_pending_ids"
 
 
-def queue(to_email: str, subject: str, body: str, kind: str, ics: str | None = None) -> OutboxMessage:
+def queue(
+    to_email: str, subject: str, body: str, kind: str, ics: str | None = None
+) -> OutboxMessage:
     """Add an email to the outbox in the current transaction (sent after commit)."""
     message = OutboxMessage(
         to_email=to_email,
@@ -124,7 +126,9 @@ def _mark(ids: set[int] | list[int], sent: bool = False, error: str | None = Non
 
 def retry_unsent() -> int:
     """Try again to send every message that SMTP has not accepted yet; return how many."""
-    ids = list(db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))))
+    ids = list(
+        db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None)))
+    )
     deliver(ids)
     return len(ids)
 

@@ -1,0 +1,62 @@
+"""Roles: participant, facilitator, organiser; only organisers manage."""
+
+import pytest
+
+from facilitation.accounts.models import Role
+from facilitation.extensions import db
+from tests.factories import make_user
+
+ORGANISER_PAGES = ["/manage/gatherings", "/manage/gatherings/new", "/manage/series/new",
+                   "/manage/people", "/manage/outbox/"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ORGANISER_PAGES)
+def test_anonymous_is_sent_to_log_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/log-in" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.FACILITATOR])
+@pytest.mark.parametrize("path", ORGANISER_PAGES)
+def test_non_organisers_are_refused(client, auth, role, path):
+    auth.login(make_user(role))
+    db.session.commit()
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", ORGANISER_PAGES)
+def test_organisers_get_in(client, auth, path):
+    auth.login(make_user(Role.ORGANISER))
+    assert client.get(path).status_code == 200
+
+
+def test_organiser_makes_someone_a_facilitator(client, auth):
+    organiser, person = make_user(Role.ORGANISER), make_user()
+    db.session.commit()
+    auth.login(organiser)
+    response = client.post(f"/manage/people/{person.id}/role", data={"role": "facilitator"})
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert person.role == "facilitator"
+
+
+def test_unknown_role_and_own_role_are_refused(client, auth):
+    organiser, person = make_user(Role.ORGANISER), make_user()
+    db.session.commit()
+    auth.login(organiser)
+    client.post(f"/manage/people/{person.id}/role", data={"role": "god"})
+    client.post(f"/manage/people/{organiser.id}/role", data={"role": "participant"})
+    db.session.refresh(person)
+    db.session.refresh(organiser)
+    assert (person.role, organiser.role) == ("participant", "organiser")
+
+
+def test_participant_cannot_change_roles(client, auth):
+    participant, other = make_user(), make_user()
+    db.session.commit()
+    auth.login(participant)
+    response = client.post(f"/manage/people/{other.id}/role", data={"role": "organiser"})
+    assert response.status_code == 403
+    db.session.refresh(other)
+    assert other.role == "participant"
