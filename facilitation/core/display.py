@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from markupsafe import Markup, escape
 
-from facilitation.gatherings.models import KIND_LABELS, GatheringKind
+from facilitation.gatherings.models import KIND_LABELS, Gathering, GatheringKind
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -40,10 +40,23 @@ def when_html(start: datetime, end: datetime, tz: str) -> Markup:
     )
 
 
+def group_by_month(gatherings: list[Gathering]) -> list[tuple[str, list[Gathering]]]:
+    """Group gatherings (already in start order) under 'December 2026'-style headings."""
+    groups: list[tuple[str, list[Gathering]]] = []
+    for gathering in gatherings:
+        label = f"{local(gathering.starts_at, gathering.timezone):%B %Y}"
+        if not groups or groups[-1][0] != label:
+            groups.append((label, []))
+        groups[-1][1].append(gathering)
+    return groups
+
+
 def register(app: Flask) -> None:
     """Register the filters on ``app``."""
     app.jinja_env.filters["when"] = lambda g: when_html(g.starts_at, g.ends_at, g.timezone)
     app.jinja_env.filters["when_text"] = lambda g: format_when(g.starts_at, g.ends_at, g.timezone)
     app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
     app.jinja_env.filters["day"] = lambda dt, tz: format_day(local(dt, tz))
+    app.jinja_env.filters["groupby_month"] = group_by_month
+    app.jinja_env.filters["local_fmt"] = lambda dt, tz, fmt: local(dt, tz).strftime(fmt)
     app.jinja_env.filters["clock"] = lambda dt, tz: f"{local(dt, tz):%H:%M %Z}"

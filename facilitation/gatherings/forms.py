@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from facilitation.gatherings.models import KIND_LABELS, Frequency
@@ -74,7 +75,13 @@ class DetailsForm(FlaskForm):
         validators=[Optional(), Length(max=4000)],
         description="Step-free access, toilets, seating, quiet room, sound level…",
     )
-    facilitator_ids = SelectMultipleField("Facilitators", coerce=int, validate_choice=False)
+    facilitator_ids = SelectMultipleField(
+        "Facilitators",
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 class GatheringForm(DetailsForm):

@@ -10,6 +10,10 @@
     if (!visitorZone || el.dataset.tz === visitorZone) { return; }
     var start = new Date(el.getAttribute("datetime"));
     if (isNaN(start)) { return; }
+    var probe = { day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    var there = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: el.dataset.tz }, probe));
+    var here = new Intl.DateTimeFormat("en-GB", probe);
+    if (there.format(start) === here.format(start)) { return; }
     var hint = document.createElement("span");
     hint.className = "your-time";
     hint.textContent = "Your time: " + fmt.format(start);

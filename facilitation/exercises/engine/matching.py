@@ -1,0 +1,184 @@
+"""Maximum-cardinality matching on the implicit pair graph: seeded greedy, then repair.
+
+`greedy_match` pairs people in a random order that puts the most constrained first, taking
+a random admissible partner each time. `search` is Edmonds' augmenting-path search from
+one unmatched root, with blossom shrinking (the classic O(V^3) formulation); it either
+augments the matching by one pair or proves that no augmenting path starts at the root.
+By Berge's theorem a matching from which no unmatched vertex has an augmenting path is
+maximum, and a root whose search failed never gains one later.
+
+A failed search also reports its *outer* vertices (those an even alternating path reaches:
+each could be the one left unmatched instead of the root) and its *inner* ones.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from facilitation.exercises.engine.pairing_graph import CompatGraph
+
+UNMATCHED = -1
+_SAMPLES = 8  # random partner draws before an exhaustive scan
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """The result of one augmenting-path search."""
+
+    augmented: bool
+    outer: tuple[int, ...] = ()  #: vertices reachable by even alternating paths (if failed)
+    inner: tuple[int, ...] = ()
+
+
+def greedy_match(g: CompatGraph, order: Sequence[int], mate: list[int], rng: random.Random) -> None:
+    """Pair the unmatched vertices of `order`, in that order, with random fresh partners.
+
+    Only fresh (never partnered before) admissible partners from `order` are taken. A vertex
+    left without a partner had none left when its turn came.
+    """
+    pools: list[list[int]] = [[] for _ in g.members]
+    pos = [-1] * g.n
+    for v in order:
+        if mate[v] == UNMATCHED:
+            pool = pools[g.type_of[v]]
+            pos[v] = len(pool)
+            pool.append(v)
+
+    def take(v: int) -> None:
+        pool = pools[g.type_of[v]]
+        last = pool.pop()
+        if last != v:
+            pool[pos[v]] = last
+            pos[last] = pos[v]
+        pos[v] = -1
+
+    for u in order:
+        if pos[u] < 0:
+            continue
+        take(u)
+        types = g.compat[g.type_of[u]]
+        blocked, past = g.blocked[u], g.hist[u]
+        total = sum(len(pools[t]) for t in types)
+        partner = UNMATCHED
+        for _ in range(min(_SAMPLES, total)):
+            r = rng.randrange(total)
+            for t in types:
+                size = len(pools[t])
+                if r < size:
+                    w = pools[t][r]
+                    break
+                r -= size
+            if w not in blocked and w not in past:
+                partner = w
+                break
+        if partner == UNMATCHED and total:
+            partner = next(
+                (w for t in types for w in pools[t] if w not in blocked and w not in past),
+                UNMATCHED,
+            )
+        if partner != UNMATCHED:
+            take(partner)
+            mate[u] = partner
+            mate[partner] = u
+
+
+def search(
+    g: CompatGraph,
+    mate: list[int],
+    root: int,
+    alive: Sequence[bool],
+    fresh_only: bool,
+    augment: bool = True,
+) -> SearchOutcome:
+    """Search for an augmenting path from unmatched `root` among alive vertices.
+
+    With `augment` the path found is applied to `mate`. With `fresh_only` past partners are
+    not adjacent.
+    """
+    n = g.n
+    parent = [-1] * n
+    base = list(range(n))
+    outer = [False] * n
+    touched = [root]
+    outer[root] = True
+    queue = deque([root])
+
+    def lca(a: int, b: int) -> int:
+        seen = set()
+        while True:
+            a = base[a]
+            seen.add(a)
+            if mate[a] == UNMATCHED:
+                break
+            a = parent[mate[a]]
+        while True:
+            b = base[b]
+            if b in seen:
+                return b
+            b = parent[mate[b]]
+
+    def mark_path(v: int, stop: int, child: int, bases: set[int]) -> None:
+        while base[v] != stop:
+            bases.add(base[v])
+            bases.add(base[mate[v]])
+            parent[v] = child
+            child = mate[v]
+            v = parent[mate[v]]
+
+    while queue:
+        v = queue.popleft()
+        for to in g.neighbors(v, alive, fresh_only):
+            if base[v] == base[to] or mate[v] == to:
+                continue
+            if to == root or (mate[to] != UNMATCHED and parent[mate[to]] != -1):
+                top = lca(v, to)
+                bases: set[int] = set()
+                mark_path(v, top, to, bases)
+                mark_path(to, top, v, bases)
+                for i in touched:
+                    if base[i] in bases:
+                        base[i] = top
+                        if not outer[i]:
+                            outer[i] = True
+                            queue.append(i)
+            elif parent[to] == -1:
+                parent[to] = v
+                touched.append(to)
+                if mate[to] == UNMATCHED:
+                    if augment:
+                        _flip(mate, parent, to)
+                    return SearchOutcome(True)
+                nxt = mate[to]
+                outer[nxt] = True
+                touched.append(nxt)
+                queue.append(nxt)
+    return SearchOutcome(
+        False,
+        outer=tuple(v for v in touched if outer[v]),
+        inner=tuple(v for v in touched if not outer[v]),
+    )
+
+
+def _flip(mate: list[int], parent: list[int], end: int) -> None:
+    """Apply the augmenting path that ends at `end` (traced through `parent`)."""
+    v = end
+    while v != UNMATCHED:
+        pv = parent[v]
+        ppv = mate[pv]
+        mate[v] = pv
+        mate[pv] = v
+        v = ppv
+
+
+def maximise(
+    g: CompatGraph, mate: list[int], roots: Sequence[int], alive: Sequence[bool], fresh_only: bool
+) -> list[int]:
+    """Augment from each still-unmatched root in turn; return the roots left unmatched."""
+    failed: list[int] = []
+    for root in roots:
+        if mate[root] == UNMATCHED and not search(g, mate, root, alive, fresh_only).augmented:
+            failed.append(root)
+    return failed
