@@ -19,8 +19,8 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from facilitation.gatherings.models import KIND_LABELS, Frequency
 
