@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from facilitation import create_app
+from facilitation.exercises.sockets import ensure_ticker
 from facilitation.extensions import socketio
 
 app = create_app()
@@ -17,6 +18,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
     print(f"Serving on http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    ensure_ticker(app)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
 
 

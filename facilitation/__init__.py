@@ -76,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
 
     from facilitation import cli
+    from facilitation.exercises import sockets  # noqa: F401  (registers the live handlers)
     from facilitation.messaging.services import install_session_hooks
 
     cli.register(app)
@@ -86,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_models() -> None:
     from facilitation.accounts import models as accounts_models  # noqa: F401
+    from facilitation.exercises import models as exercises_models  # noqa: F401
     from facilitation.gatherings import models as gatherings_models  # noqa: F401
     from facilitation.messaging import models as messaging_models  # noqa: F401
 

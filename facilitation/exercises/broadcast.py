@@ -1,0 +1,70 @@
+"""Send snapshots after a change has been committed; never before."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from facilitation.core.clock import utcnow
+from facilitation.exercises import rooms, snapshots
+from facilitation.exercises.models import Run, RunParticipant, SupportSignal
+from facilitation.exercises.services import Outcome
+from facilitation.extensions import db, socketio
+
+
+def emit_run_state(run: Run, to: str) -> None:
+    """Send the shared run state, stamped with the server time just before sending."""
+    socketio.emit("run_state", snapshots.run_state(run, utcnow()), to=to, namespace=rooms.NAMESPACE)
+
+
+def emit_pairings(run: Run) -> None:
+    """Send the table to projectors and facilitators and each phone its own pairing."""
+    table = snapshots.pairing_table(run)
+    socketio.emit(
+        "pairing_table", table, to=rooms.projector_room(run.id), namespace=rooms.NAMESPACE
+    )
+    socketio.emit(
+        "pairing_table", table, to=rooms.facilitators_room(run.id), namespace=rooms.NAMESPACE
+    )
+    user_ids = list(
+        db.session.scalars(sa.select(RunParticipant.user_id).where(RunParticipant.run_id == run.id))
+    )
+    for user_id, payload in snapshots.your_pairings(run, user_ids).items():
+        socketio.emit(
+            "your_pairing",
+            payload,
+            to=rooms.participant_room(run.id, user_id),
+            namespace=rooms.NAMESPACE,
+        )
+
+
+def emit_facilitator_view(run: Run) -> None:
+    """Send the facilitators' private view."""
+    socketio.emit(
+        "facilitator_view",
+        snapshots.facilitator_view(run),
+        to=rooms.facilitators_room(run.id),
+        namespace=rooms.NAMESPACE,
+    )
+
+
+def emit_support_signal(signal: SupportSignal) -> None:
+    """Tell the facilitators at once that someone needs support."""
+    socketio.emit(
+        "support_signal",
+        snapshots.support_payload(signal),
+        to=rooms.facilitators_room(signal.run_id),
+        namespace=rooms.NAMESPACE,
+    )
+
+
+def after_change(outcome: Outcome) -> None:
+    """Send what a committed change calls for."""
+    run = db.session.get(Run, outcome.run_id)
+    if run is None:
+        return
+    if outcome.state_changed:
+        emit_run_state(run, rooms.run_room(run.id))
+    if outcome.pairing_changed:
+        emit_pairings(run)
+    if outcome.state_changed or outcome.pairing_changed or outcome.support_changed:
+        emit_facilitator_view(run)

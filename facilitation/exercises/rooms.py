@@ -1,0 +1,23 @@
+"""Names of the Socket.IO namespace and rooms of the live layer: defined here only."""
+
+NAMESPACE = "/live"
+
+
+def run_room(run_id: int) -> str:
+    """Return the room every client of a run is in."""
+    return f"run:{run_id}"
+
+
+def facilitators_room(run_id: int) -> str:
+    """Return the room of a run's facilitator consoles."""
+    return f"facilitators:{run_id}"
+
+
+def projector_room(run_id: int) -> str:
+    """Return the room of a run's projectors."""
+    return f"projector:{run_id}"
+
+
+def participant_room(run_id: int, user_id: int) -> str:
+    """Return the room of one participant's phone(s) in a run."""
+    return f"participant:{run_id}:{user_id}"

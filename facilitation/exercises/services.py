@@ -1,0 +1,388 @@
+"""Live runs: create, join, sit out, support, facilitator controls and the phase ticker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from facilitation.accounts.models import User
+from facilitation.core.errors import DomainError, Forbidden, NotFound
+from facilitation.exercises import pairings
+from facilitation.exercises.builtin import BUILTINS
+from facilitation.exercises.engine import rounds
+from facilitation.exercises.engine.errors import RunError
+from facilitation.exercises.engine.pairing_types import OddPolicy
+from facilitation.exercises.models import (
+    Exercise,
+    ExercisePhase,
+    Run,
+    RunCommand,
+    RunParticipant,
+    SupportSignal,
+)
+from facilitation.extensions import db
+from facilitation.gatherings.models import Gathering
+
+logger = logging.getLogger(__name__)
+
+CONTROL_ACTIONS = (
+    "start",
+    "pause",
+    "resume",
+    "next_phase",
+    "previous_phase",
+    "adjust",
+    "repair",
+    "end",
+)
+JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@dataclass
+class Outcome:
+    """What a change did, so the caller knows what to broadcast after commit."""
+
+    run_id: int
+    state_changed: bool = False
+    pairing_changed: bool = False
+    support_changed: bool = False
+    removed_user_ids: list[int] = field(default_factory=list)
+    result: dict[str, object] = field(default_factory=dict)
+
+
+def ensure_builtin_exercises(*, now: datetime) -> list[Exercise]:
+    """Create the built-in exercises if missing and return every exercise."""
+    existing = {e.builtin_key: e for e in db.session.scalars(sa.select(Exercise)) if e.builtin_key}
+    for spec in BUILTINS:
+        if spec.key in existing:
+            continue
+        exercise = Exercise(
+            title=spec.title,
+            description=spec.description,
+            grouping=spec.grouping.value,
+            contact=int(spec.contact),
+            eye_contact=int(spec.eye_contact),
+            rounds=spec.rounds,
+            builtin_key=spec.key,
+            created_at=now,
+        )
+        exercise.phases = [
+            ExercisePhase(
+                position=i,
+                name=p.name,
+                duration_s=p.duration_s,
+                instruction=p.instruction,
+                active=p.active.value,
+            )
+            for i, p in enumerate(spec.phases)
+        ]
+        db.session.add(exercise)
+    db.session.flush()
+    return list(db.session.scalars(sa.select(Exercise).order_by(Exercise.id)))
+
+
+def may_facilitate(user: User, gathering: Gathering) -> bool:
+    """Return whether ``user`` may run live exercises in ``gathering``."""
+    return user.is_organiser or (user.is_facilitator and gathering.is_facilitated_by(user))
+
+
+def _new_join_code() -> str:
+    for _ in range(20):
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(6))
+        if db.session.scalar(sa.select(Run.id).where(Run.join_code == code)) is None:
+            return code
+    raise DomainError("no_join_code", "Could not make a join code; try again.")
+
+
+def plan_of(run: Run) -> rounds.RunPlan:
+    """Return the run's frozen phase plan."""
+    data = json.loads(run.plan_json)
+    phases = tuple(
+        rounds.PhaseSpec(
+            p["name"], p["duration_s"], p["instruction"], rounds.ActiveRole(p["active"])
+        )
+        for p in data["phases"]
+    )
+    return rounds.RunPlan(phases, data["rounds"], data.get("pause_between_rounds", False))
+
+
+def state_of(run: Run) -> rounds.RunState:
+    """Return the run's stored state as the engine's value."""
+    return rounds.RunState(
+        status=rounds.RunStatus(run.status),
+        round_index=run.round_index,
+        phase_index=run.phase_index,
+        phase_deadline=run.phase_deadline,
+        remaining_when_paused=run.remaining_when_paused,
+        version=run.version,
+    )
+
+
+def _store_state(run: Run, state: rounds.RunState) -> None:
+    run.status = state.status.value
+    run.round_index = state.round_index
+    run.phase_index = state.phase_index
+    run.phase_deadline = state.phase_deadline
+    run.remaining_when_paused = state.remaining_when_paused
+    run.version = state.version
+
+
+def create_run(
+    actor: User,
+    gathering: Gathering,
+    exercise: Exercise,
+    *,
+    now: datetime,
+    odd_policy: str = OddPolicy.REST,
+    rounds_override: int | None = None,
+    pause_between_rounds: bool = False,
+    avoid_repeats_across_runs: bool = False,
+    seed: int | None = None,
+) -> Run:
+    """Prepare a run of an exercise in a gathering, frozen from the exercise as it is now."""
+    if not may_facilitate(actor, gathering):
+        raise Forbidden(
+            "not_a_facilitator", "Only this gathering's facilitators can run exercises."
+        )
+    if gathering.is_cancelled:
+        raise DomainError("cancelled", "This gathering is cancelled.")
+    if odd_policy not in set(OddPolicy):
+        raise DomainError("bad_odd_policy", "Choose what happens with an odd number.", "odd_policy")
+    total_rounds = rounds_override or exercise.rounds
+    if not 1 <= total_rounds <= 100:
+        raise DomainError("bad_rounds", "Choose between 1 and 100 rounds.", "rounds")
+    if not exercise.phases:
+        raise DomainError("no_phases", "This exercise has no phases yet.")
+    plan = {
+        "phases": [
+            {
+                "name": p.name,
+                "duration_s": p.duration_s,
+                "instruction": p.instruction,
+                "active": p.active,
+            }
+            for p in exercise.phases
+        ],
+        "rounds": total_rounds,
+        "pause_between_rounds": pause_between_rounds,
+    }
+    run = Run(
+        gathering_id=gathering.id,
+        exercise_id=exercise.id,
+        title=exercise.title,
+        plan_json=json.dumps(plan),
+        grouping=exercise.grouping,
+        contact=exercise.contact,
+        eye_contact=exercise.eye_contact,
+        odd_policy=odd_policy,
+        seed=seed if seed is not None else secrets.randbits(62),
+        avoid_repeats_across_runs=avoid_repeats_across_runs,
+        projector_token=secrets.token_urlsafe(24),
+        join_code=_new_join_code(),
+        stand_in_id=actor.id,
+        status=rounds.RunStatus.NOT_STARTED.value,
+        round_index=0,
+        phase_index=0,
+        version=0,
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(run)
+    db.session.flush()
+    logger.info("run %s of exercise %s created in gathering %s", run.id, exercise.id, gathering.id)
+    return run
+
+
+def load_run(run_id: int, *, lock: bool = False) -> Run:
+    """Return a run, locking its row for the rest of the transaction when asked."""
+    stmt = sa.select(Run).where(Run.id == run_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    run = db.session.scalar(stmt)
+    if run is None:
+        raise NotFound("no_such_run", "There is no such run.")
+    return run
+
+
+def _participant(run: Run, user_id: int) -> RunParticipant | None:
+    return db.session.scalar(
+        sa.select(RunParticipant).where(
+            RunParticipant.run_id == run.id, RunParticipant.user_id == user_id
+        )
+    )
+
+
+def join_run(
+    run: Run, user: User, *, now: datetime, added_by: User | None = None
+) -> RunParticipant:
+    """Mark someone present in a run (again); they are paired from the next round."""
+    if run.status == rounds.RunStatus.ENDED:
+        raise DomainError("run_ended", "This exercise has ended.")
+    participant = _participant(run, user.id)
+    if participant is None:
+        participant = RunParticipant(
+            run_id=run.id,
+            user_id=user.id,
+            joined_at=now,
+            sitting_out=False,
+            added_by_id=added_by.id if added_by else None,
+        )
+        db.session.add(participant)
+    else:
+        participant.left_at = None
+    db.session.flush()
+    return participant
+
+
+def present_participant(run: Run, user: User) -> RunParticipant:
+    """Return the person's presence in the run, or fail if they have not joined."""
+    participant = _participant(run, user.id)
+    if participant is None or participant.left_at is not None:
+        raise DomainError("not_joined", "Join the exercise first.")
+    return participant
+
+
+def set_sitting_out(run: Run, user: User, sitting_out: bool) -> RunParticipant:
+    """Sit out from the next round on, or come back; nobody else is told why."""
+    participant = present_participant(run, user)
+    participant.sitting_out = sitting_out
+    return participant
+
+
+def leave_run(run: Run, user: User, *, now: datetime) -> None:
+    """Stop being present in a run."""
+    participant = present_participant(run, user)
+    participant.left_at = now
+
+
+def signal_support(run: Run, user: User, *, now: datetime) -> SupportSignal:
+    """Raise a silent support signal (one open signal per person at a time)."""
+    present_participant(run, user)
+    open_signal = db.session.scalar(
+        sa.select(SupportSignal).where(
+            SupportSignal.run_id == run.id,
+            SupportSignal.user_id == user.id,
+            SupportSignal.acknowledged_at.is_(None),
+        )
+    )
+    if open_signal is not None:
+        return open_signal
+    signal = SupportSignal(run_id=run.id, user_id=user.id, raised_at=now)
+    db.session.add(signal)
+    db.session.flush()
+    logger.info("support signal %s raised in run %s", signal.id, run.id)
+    return signal
+
+
+def acknowledge_support(run: Run, actor: User, signal_id: int, *, now: datetime) -> SupportSignal:
+    """Clear a support signal once a facilitator has seen to it."""
+    signal = db.session.get(SupportSignal, signal_id)
+    if signal is None or signal.run_id != run.id:
+        raise NotFound("no_such_signal", "That support signal is not in this run.")
+    if signal.acknowledged_at is None:
+        signal.acknowledged_at = now
+        signal.acknowledged_by_id = actor.id
+    return signal
+
+
+def _apply(run: Run, transition: rounds.Transition, outcome: Outcome, *, now: datetime) -> None:
+    """Store a transition and pair any round it started."""
+    if not transition.changed:
+        return
+    _store_state(run, transition.state)
+    outcome.state_changed = True
+    kinds = {e.kind for e in transition.events}
+    round_began = bool(kinds & {rounds.EventKind.ROUND_STARTED, rounds.EventKind.RUN_STARTED})
+    if round_began and pairings.current_round(run) is None:
+        pairings.pair_and_store(run, run.round_index, now=now)
+        outcome.pairing_changed = True
+
+
+def control(
+    run_id: int,
+    actor: User,
+    action: str,
+    *,
+    command_id: str,
+    now: datetime,
+    delta_s: float | None = None,
+) -> Outcome:
+    """Apply one facilitator command, once, under a lock on the run."""
+    run = load_run(run_id, lock=True)
+    gathering = db.session.get(Gathering, run.gathering_id)
+    if gathering is None or not may_facilitate(actor, gathering):
+        raise Forbidden("forbidden", "Only this run's facilitators can control it.")
+    if action not in CONTROL_ACTIONS:
+        raise DomainError("unknown_action", f"Unknown action {action!r}.")
+    outcome = Outcome(run_id=run.id)
+    done = db.session.scalar(
+        sa.select(RunCommand).where(
+            RunCommand.run_id == run.id, RunCommand.command_id == command_id
+        )
+    )
+    if done is not None:
+        outcome.result = {"version": done.result_version, "repeated": True}
+        return outcome
+    state, plan = state_of(run), plan_of(run)
+    try:
+        if action == "repair":
+            _apply(run, rounds.tick(state, plan, now), outcome, now=now)
+            if run.status not in (rounds.RunStatus.RUNNING, rounds.RunStatus.PAUSED):
+                raise DomainError("no_current_phase", "Re-pair works while a round is on.")
+            pairings.pair_and_store(run, run.round_index, now=now)
+            run.version += 1
+            outcome.state_changed = outcome.pairing_changed = True
+        elif action == "adjust":
+            if delta_s is None:
+                raise DomainError("bad_request", "Say how many seconds to add or remove.")
+            _apply(run, rounds.adjust(state, plan, now, delta_s), outcome, now=now)
+        else:
+            step = getattr(rounds, action)
+            _apply(run, step(state, plan, now), outcome, now=now)
+    except RunError as err:
+        raise DomainError(err.code, str(err)) from None
+    if run.status == rounds.RunStatus.ENDED and run.ended_at is None:
+        run.ended_at = now
+    db.session.add(
+        RunCommand(
+            run_id=run.id,
+            command_id=command_id,
+            action=action,
+            actor_id=actor.id,
+            result_version=run.version,
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    outcome.result = {"version": run.version}
+    logger.info("run %s: %s by %s -> version %s", run.id, action, actor.id, run.version)
+    return outcome
+
+
+def due_run_ids(now: datetime) -> list[int]:
+    """Return the runs whose current phase deadline has passed."""
+    return list(
+        db.session.scalars(
+            sa.select(Run.id).where(
+                Run.status == rounds.RunStatus.RUNNING.value, Run.phase_deadline <= now
+            )
+        )
+    )
+
+
+def tick_run(run_id: int, *, now: datetime) -> Outcome:
+    """Advance one run past every deadline before ``now``; idempotent under a row lock."""
+    run = load_run(run_id, lock=True)
+    outcome = Outcome(run_id=run.id)
+    if run.status != rounds.RunStatus.RUNNING:
+        return outcome
+    _apply(run, rounds.tick(state_of(run), plan_of(run), now), outcome, now=now)
+    if run.status == rounds.RunStatus.ENDED and run.ended_at is None:
+        run.ended_at = now
+    db.session.flush()
+    return outcome

@@ -1,0 +1,322 @@
+"""Socket.IO handlers of the live layer: who is asking, validate, act, commit, broadcast."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from facilitation.accounts.models import User
+from facilitation.core.clock import utcnow
+from facilitation.core.errors import DomainError
+from facilitation.exercises import broadcast, rooms, services, snapshots
+from facilitation.exercises.models import Run
+from facilitation.extensions import db, socketio
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 2048
+TICK_SECONDS = 0.25
+PARTICIPANT, FACILITATOR, PROJECTOR = "participant", "facilitator", "projector"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Who is on the other end of one socket."""
+
+    run_id: int
+    role: str
+    user_id: int | None
+
+
+#: Connections of this process, by Socket.IO sid.
+_connections: dict[str, Connection] = {}
+
+
+def _refuse(code: str, message: str) -> ConnectionRefusedError:
+    return ConnectionRefusedError({"code": code, "message": message})
+
+
+def _identify(auth: Any) -> Connection:
+    if not isinstance(auth, dict) or not isinstance(auth.get("run_id"), int):
+        raise _refuse("bad_request", "Connect with {'run_id': <number>}.")
+    run = db.session.get(Run, auth["run_id"])
+    if run is None:
+        raise _refuse("no_such_run", "There is no such exercise.")
+    token = auth.get("projector_token")
+    if token is not None:
+        if not isinstance(token, str) or not hmac.compare_digest(token, run.projector_token):
+            raise _refuse("bad_projector_token", "This projector link is not valid.")
+        return Connection(run.id, PROJECTOR, None)
+    if not current_user.is_authenticated:
+        raise _refuse("not_logged_in", "Log in to join.")
+    if auth.get("as") == FACILITATOR:
+        gathering = run_gathering(run)
+        if not services.may_facilitate(current_user, gathering):
+            raise _refuse("not_a_facilitator", "Only this gathering's facilitators can do that.")
+        return Connection(run.id, FACILITATOR, current_user.id)
+    return Connection(run.id, PARTICIPANT, current_user.id)
+
+
+def run_gathering(run: Run):  # type: ignore[no-untyped-def]
+    """Return the gathering a run belongs to."""
+    from facilitation.gatherings.models import Gathering
+
+    return db.session.get(Gathering, run.gathering_id)
+
+
+def send_snapshots(connection: Connection) -> None:
+    """Send a client everything its role may see, to it alone."""
+    run = db.session.get(Run, connection.run_id)
+    if run is None:
+        return
+    emit("run_state", snapshots.run_state(run, utcnow()))
+    if connection.role == PARTICIPANT and connection.user_id is not None:
+        emit("your_pairing", snapshots.your_pairing(run, connection.user_id))
+    else:
+        emit("pairing_table", snapshots.pairing_table(run))
+    if connection.role == FACILITATOR:
+        emit("facilitator_view", snapshots.facilitator_view(run))
+
+
+@socketio.on("connect", namespace=rooms.NAMESPACE)
+def on_connect(auth: Any = None) -> None:
+    """Recognise the client, put it in its rooms and send its snapshots."""
+    connection = _identify(auth)
+    join_room(rooms.run_room(connection.run_id))
+    if connection.role == PROJECTOR:
+        join_room(rooms.projector_room(connection.run_id))
+    elif connection.role == FACILITATOR:
+        join_room(rooms.facilitators_room(connection.run_id))
+    else:
+        assert connection.user_id is not None
+        join_room(rooms.participant_room(connection.run_id, connection.user_id))
+    _connections[request.sid] = connection  # type: ignore[attr-defined]
+    send_snapshots(connection)
+    ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@socketio.on("disconnect", namespace=rooms.NAMESPACE)
+def on_disconnect(*args: Any) -> None:
+    """Forget the connection (a dropped phone stays present until it leaves)."""
+    _connections.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": code, "message": message}
+
+
+Handler = Callable[[Connection, dict[str, Any]], "tuple[services.Outcome | None, dict[str, Any]]"]
+
+
+def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
+    """Register a handler: check the sender and payload, run it, commit, then broadcast."""
+
+    def decorator(handler: Handler) -> Handler:
+        def wrapped(payload: Any = None) -> dict[str, Any]:
+            connection = _connections.get(request.sid)  # type: ignore[attr-defined]
+            if connection is None:
+                return _error("forbidden", "Connect to a run first.")
+            if connection.role not in roles:
+                return _error("forbidden", "You may not do that here.")
+            payload = {} if payload is None else payload
+            if not isinstance(payload, dict):
+                return _error("bad_request", "Send a JSON object.")
+            if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
+                return _error("bad_request", "That message is too large.")
+            try:
+                outcome, answer = handler(connection, payload)
+                db.session.commit()
+            except DomainError as err:
+                db.session.rollback()
+                return _error(err.code, err.message)
+            except Exception:
+                db.session.rollback()
+                logger.exception("live event %s failed", name)
+                return _error("server_error", "Something went wrong; nothing was changed.")
+            if outcome is not None:
+                broadcast.after_change(outcome)
+            return {"ok": True, **answer}
+
+        wrapped.__name__ = f"on_{name}"
+        socketio.on_event(name, wrapped, namespace=rooms.NAMESPACE)
+        return handler
+
+    return decorator
+
+
+def _user(connection: Connection) -> User:
+    user = db.session.get(User, connection.user_id)
+    if user is None or not user.is_active:
+        raise DomainError("forbidden", "Log in again.")
+    return user
+
+
+def _run(connection: Connection) -> Run:
+    return services.load_run(connection.run_id)
+
+
+@live_event("sync_clock", PARTICIPANT, FACILITATOR, PROJECTOR)
+def sync_clock(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Answer with the server's clock so the client can estimate its offset."""
+    t0 = payload.get("t0")
+    if t0 is not None and not isinstance(t0, int | float):
+        raise DomainError("bad_request", "t0 must be a number.")
+    return None, {"t0": t0, "server_time": int(utcnow().timestamp() * 1000)}
+
+
+@live_event("request_snapshot", PARTICIPANT, FACILITATOR, PROJECTOR)
+def request_snapshot(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Send this client its snapshots again."""
+    send_snapshots(connection)
+    return None, {}
+
+
+def _participant_change(connection: Connection, change: Callable[[Run, User], Any]):  # type: ignore[no-untyped-def]
+    run, user = _run(connection), _user(connection)
+    change(run, user)
+    db.session.flush()
+    emit("your_pairing", snapshots.your_pairing(run, user.id))
+    return services.Outcome(run_id=run.id, support_changed=True), {}
+
+
+@live_event("join_run", PARTICIPANT)
+def join_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Become present in the run."""
+    return _participant_change(connection, lambda r, u: services.join_run(r, u, now=utcnow()))
+
+
+@live_event("sit_out", PARTICIPANT)
+def sit_out(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Rest from the next round on."""
+    return _participant_change(connection, lambda r, u: services.set_sitting_out(r, u, True))
+
+
+@live_event("come_back", PARTICIPANT)
+def come_back(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Be paired again from the next round."""
+    return _participant_change(connection, lambda r, u: services.set_sitting_out(r, u, False))
+
+
+@live_event("leave_run", PARTICIPANT)
+def leave_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Stop being present."""
+    return _participant_change(connection, lambda r, u: services.leave_run(r, u, now=utcnow()))
+
+
+@live_event("signal_support", PARTICIPANT)
+def signal_support(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Raise a silent support signal; facilitators see it at once."""
+    signal = services.signal_support(_run(connection), _user(connection), now=utcnow())
+    db.session.commit()
+    broadcast.emit_support_signal(signal)
+    return services.Outcome(run_id=connection.run_id, support_changed=True), {
+        "signal_id": signal.id
+    }
+
+
+@live_event("control_run", FACILITATOR)
+def control_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Apply a facilitator command once (by its command id)."""
+    action, command_id = payload.get("action"), payload.get("command_id")
+    if not isinstance(action, str) or not isinstance(command_id, str) or not command_id:
+        raise DomainError("bad_request", "Send an action and a command_id.")
+    if len(command_id) > 64:
+        raise DomainError("bad_request", "command_id is at most 64 characters.")
+    delta = payload.get("delta_s")
+    if delta is not None and (not isinstance(delta, int | float) or isinstance(delta, bool)):
+        raise DomainError("bad_request", "delta_s must be a number of seconds.")
+    outcome = services.control(
+        connection.run_id,
+        _user(connection),
+        action,
+        command_id=command_id,
+        now=utcnow(),
+        delta_s=float(delta) if delta is not None else None,
+    )
+    return outcome, outcome.result
+
+
+@live_event("add_participant", FACILITATOR)
+def add_participant(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Mark someone present who has no phone."""
+    user_id = payload.get("user_id")
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise DomainError("bad_request", "Send the user_id to add.")
+    person = db.session.get(User, user_id)
+    if person is None:
+        raise DomainError("no_such_person", "There is no such person.")
+    facilitator = _user(connection)
+    run = _run(connection)
+    if not services.may_facilitate(facilitator, run_gathering(run)):
+        raise DomainError("forbidden", "Only this run's facilitators can add people.")
+    services.join_run(run, person, now=utcnow(), added_by=facilitator)
+    return services.Outcome(run_id=run.id, support_changed=True), {}
+
+
+@live_event("acknowledge_support", FACILITATOR)
+def acknowledge_support(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Clear a support signal."""
+    signal_id = payload.get("signal_id")
+    if not isinstance(signal_id, int) or isinstance(signal_id, bool):
+        raise DomainError("bad_request", "Send the signal_id.")
+    facilitator = _user(connection)
+    run = _run(connection)
+    if not services.may_facilitate(facilitator, run_gathering(run)):
+        raise DomainError("forbidden", "Only this run's facilitators can do that.")
+    services.acknowledge_support(run, facilitator, signal_id, now=utcnow())
+    return services.Outcome(run_id=run.id, support_changed=True), {}
+
+
+def tick_once(now: Any = None) -> list[services.Outcome]:
+    """Advance every run whose phase is due, committing and broadcasting each."""
+    now = now or utcnow()
+    outcomes = []
+    for run_id in services.due_run_ids(now):
+        try:
+            outcome = services.tick_run(run_id, now=now)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            logger.exception("ticking run %s failed", run_id)
+            continue
+        if outcome.state_changed:
+            broadcast.after_change(outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+_ticker_lock = threading.Lock()
+_ticker_apps: set[int] = set()
+
+
+def ensure_ticker(app: Flask) -> None:
+    """Start this process's phase ticker once."""
+    if app.config.get("TESTING") and not app.config.get("LIVE_TICKER_IN_TESTS"):
+        return
+    with _ticker_lock:
+        if id(app) in _ticker_apps:
+            return
+        _ticker_apps.add(id(app))
+    socketio.start_background_task(_ticker_loop, app)
+
+
+def _ticker_loop(app: Flask) -> None:
+    logger.info("live ticker started")
+    while True:
+        socketio.sleep(TICK_SECONDS)
+        with app.app_context():
+            try:
+                tick_once()
+            except Exception:
+                logger.exception("live ticker step failed")
+            finally:
+                db.session.remove()

@@ -1,0 +1,46 @@
+"""Builders for live-run tests: a gathering with a facilitator, a run, people present."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from facilitation.accounts.models import Role, User
+from facilitation.core.clock import utcnow
+from facilitation.exercises import services
+from facilitation.exercises.models import Exercise, Run
+from facilitation.extensions import db
+from tests.factories import make_gathering, make_user
+
+
+def eye_gazing(now: datetime | None = None) -> Exercise:
+    """Return the built-in eye-gazing rotation."""
+    exercises = services.ensure_builtin_exercises(now=now or utcnow())
+    return next(e for e in exercises if e.builtin_key == "eye-gazing-rotation")
+
+
+def make_run(
+    people: int = 4, *, odd_policy: str = "rest", seed: int = 7, rounds: int | None = None
+) -> tuple[Run, User, list[User]]:
+    """Create a run with a facilitator and ``people`` participants present."""
+    facilitator = make_user(Role.FACILITATOR)
+    gathering = make_gathering(facilitator_ids=[facilitator.id])
+    run = services.create_run(
+        facilitator,
+        gathering,
+        eye_gazing(),
+        now=utcnow(),
+        odd_policy=odd_policy,
+        seed=seed,
+        rounds_override=rounds,
+    )
+    participants = [make_user(name=f"Person{i} Example") for i in range(people)]
+    for person in participants:
+        services.join_run(run, person, now=utcnow())
+    db.session.commit()
+    return run, facilitator, participants
+
+
+def command() -> str:
+    """Return a fresh command id."""
+    return uuid.uuid4().hex
