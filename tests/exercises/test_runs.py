@@ -62,7 +62,7 @@ def test_start_pairs_everyone_present_and_sets_the_first_deadline(app):
 
 
 def test_odd_person_rests_with_a_reason(app):
-    run, facilitator, people = make_run(5)
+    run, facilitator, _ = make_run(5)
     run = start(run, facilitator, utcnow())
     groups, rests = pairs_of(run)
     assert len(groups) == 2 and list(rests.values()) == ["odd_rest"]
@@ -179,7 +179,7 @@ def test_sitting_out_and_leaving_are_absorbed_next_round(app):
 
 
 def test_no_repeated_partner_while_a_new_one_exists(app):
-    run, facilitator, people = make_run(6, rounds=5)
+    run, facilitator, _ = make_run(6, rounds=5)
     t0 = utcnow()
     start(run, facilitator, t0)
     seen = set(pairs_of(run)[0])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from facilitation.exercises.engine.pairing_graph import CompatGraph
@@ -33,54 +33,76 @@ class SearchOutcome:
     inner: tuple[int, ...] = ()
 
 
+class FreePools:
+    """Unassigned vertices bucketed by type, with O(1) removal and weighted sampling."""
+
+    def __init__(self, g: CompatGraph, vertices: Sequence[int]) -> None:
+        self.g = g
+        self.pools: list[list[int]] = [[] for _ in g.members]
+        self.pos = [-1] * g.n
+        for v in vertices:
+            pool = self.pools[g.type_of[v]]
+            self.pos[v] = len(pool)
+            pool.append(v)
+
+    def __contains__(self, v: int) -> bool:
+        return self.pos[v] >= 0
+
+    def take(self, v: int) -> None:
+        """Remove v from its pool."""
+        pool = self.pools[self.g.type_of[v]]
+        last = pool.pop()
+        if last != v:
+            pool[self.pos[v]] = last
+            self.pos[last] = self.pos[v]
+        self.pos[v] = -1
+
+    def size(self, types: Sequence[int]) -> int:
+        """Return how many free vertices have one of `types`."""
+        return sum(len(self.pools[t]) for t in types)
+
+    def sample(self, types: Sequence[int], total: int, rng: random.Random) -> int:
+        """Return a uniformly random free vertex among `types` (`total` is their count)."""
+        r = rng.randrange(total)
+        for t in types:
+            size = len(self.pools[t])
+            if r < size:
+                return self.pools[t][r]
+            r -= size
+        raise AssertionError("total does not match the pools")
+
+    def scan(self, types: Sequence[int]) -> Iterator[int]:
+        """Yield every free vertex among `types`."""
+        for t in types:
+            yield from self.pools[t]
+
+
 def greedy_match(g: CompatGraph, order: Sequence[int], mate: list[int], rng: random.Random) -> None:
     """Pair the unmatched vertices of `order`, in that order, with random fresh partners.
 
     Only fresh (never partnered before) admissible partners from `order` are taken. A vertex
     left without a partner had none left when its turn came.
     """
-    pools: list[list[int]] = [[] for _ in g.members]
-    pos = [-1] * g.n
-    for v in order:
-        if mate[v] == UNMATCHED:
-            pool = pools[g.type_of[v]]
-            pos[v] = len(pool)
-            pool.append(v)
-
-    def take(v: int) -> None:
-        pool = pools[g.type_of[v]]
-        last = pool.pop()
-        if last != v:
-            pool[pos[v]] = last
-            pos[last] = pos[v]
-        pos[v] = -1
-
+    free = FreePools(g, [v for v in order if mate[v] == UNMATCHED])
     for u in order:
-        if pos[u] < 0:
+        if u not in free:
             continue
-        take(u)
+        free.take(u)
         types = g.compat[g.type_of[u]]
         blocked, past = g.blocked[u], g.hist[u]
-        total = sum(len(pools[t]) for t in types)
+        total = free.size(types)
         partner = UNMATCHED
         for _ in range(min(_SAMPLES, total)):
-            r = rng.randrange(total)
-            for t in types:
-                size = len(pools[t])
-                if r < size:
-                    w = pools[t][r]
-                    break
-                r -= size
+            w = free.sample(types, total, rng)
             if w not in blocked and w not in past:
                 partner = w
                 break
         if partner == UNMATCHED and total:
             partner = next(
-                (w for t in types for w in pools[t] if w not in blocked and w not in past),
-                UNMATCHED,
+                (w for w in free.scan(types) if w not in blocked and w not in past), UNMATCHED
             )
         if partner != UNMATCHED:
-            take(partner)
+            free.take(partner)
             mate[u] = partner
             mate[partner] = u
 

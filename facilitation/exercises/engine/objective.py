@@ -6,7 +6,8 @@ The engine's objective is lexicographic:
 2. use as few repeated partnerships as possible, then the lowest total of past counts;
 3. rest fairly: compare the past-rest counts of those resting, largest first, and prefer
    the smaller list (so nobody rests twice before everyone has rested once);
-4. anything else is left to the seeded random number generator.
+4. let the facilitator (under the facilitator policy) step in only when that helps;
+5. anything else is left to the seeded random number generator.
 
 Each level is scaled by more than the largest total the levels below it can reach, so
 maximising `sum(value(v) for placed v) - sum(penalty(pair) for pairs inside groups)` is the
@@ -36,8 +37,9 @@ class Objective:
         self.s_repeat = (n * max(g.max_count, 1) + 1) * self.s_count
         self.s_place = (n + 1) * self.s_repeat
         self.real = list(real)
+        # Doubled so that the facilitator's -1 sits below every difference of levels 1-3.
         self.value = [
-            self.s_place + base ** rank[r] if is_real else 0
+            2 * (self.s_place + base ** rank[r]) if is_real else -1
             for r, is_real in zip(rests, real, strict=True)
         ]
         self.rests = list(rests)
@@ -47,10 +49,10 @@ class Objective:
 
     def penalty(self, count: int) -> int:
         """Return the cost of grouping two people who were partners `count` times."""
-        return 0 if count <= 0 else self.s_repeat + count * self.s_count
+        return 0 if count <= 0 else 2 * (self.s_repeat + count * self.s_count)
 
     def pair_weight(self, u: int, v: int) -> int:
-        """Return the score of the pair (u, v); always positive unless both score 0."""
+        """Return the score of the pair (u, v); positive unless neither is a participant."""
         return self.value[u] + self.value[v] - self.penalty(self.g.count(u, v))
 
     def group_score(self, members: Sequence[int]) -> int:

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from facilitation.exercises.engine.pairing_types import Participant, PersonId, _norm
+from facilitation.exercises.engine.pairing_types import Participant, PersonId, normalise_label
 
 
 def _type_key(person: Participant) -> tuple[str, str | None, str | None, str | None]:
     """Return what pairing compatibility depends on for `person`."""
     pref = person.boundaries.preference
-    return (pref.kind.value, _norm(pref.role), _norm(person.gender), _norm(person.pairing_role))
+    return (
+        pref.kind.value,
+        normalise_label(pref.role),
+        normalise_label(person.gender),
+        normalise_label(person.pairing_role),
+    )
 
 
 def mutually_admit(a: Participant, b: Participant) -> bool:

@@ -48,8 +48,8 @@ class PreferenceKind(StrEnum):
     ROLE = "role"
 
 
-def _norm(text: str | None) -> str | None:
-    """Normalise a self-described gender or pairing role for comparison."""
+def normalise_label(text: str | None) -> str | None:
+    """Normalise a self-described gender or pairing role (trimmed, case-folded; "" is None)."""
     if text is None:
         return None
     text = text.strip().casefold()
@@ -64,7 +64,7 @@ class PartnerPreference:
     role: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.kind is PreferenceKind.ROLE) != (_norm(self.role) is not None):
+        if (self.kind is PreferenceKind.ROLE) != (normalise_label(self.role) is not None):
             raise PairingError("bad_preference", "a role preference needs a role name, only it")
 
     @classmethod
@@ -85,9 +85,9 @@ class PartnerPreference:
         if self.kind is PreferenceKind.ANY:
             return True
         if self.kind is PreferenceKind.SAME_GENDER:
-            mine = _norm(own_gender)
-            return mine is not None and mine == _norm(other.gender)
-        return _norm(other.pairing_role) == _norm(self.role)
+            mine = normalise_label(own_gender)
+            return mine is not None and mine == normalise_label(other.gender)
+        return normalise_label(other.pairing_role) == normalise_label(self.role)
 
 
 ANY_PARTNER = PartnerPreference()
