@@ -51,7 +51,7 @@ def test_only_the_gatherings_facilitators_create_runs(app):
 
 
 def test_start_pairs_everyone_present_and_sets_the_first_deadline(app):
-    run, facilitator, _ = make_run(4)
+    run, facilitator, people = make_run(4)
     now = utcnow()
     run = start(run, facilitator, now)
     assert run.status == "running" and run.round_index == 0 and run.phase_index == 0
@@ -110,7 +110,7 @@ def test_a_repeated_command_id_is_applied_once(app):
 
 
 def test_participants_cannot_control_and_bad_actions_are_refused(app):
-    run, facilitator, _ = make_run(4)
+    run, facilitator, people = make_run(4)
     with pytest.raises(Forbidden):
         services.control(run.id, people[0], "start", command_id=command(), now=utcnow())
     with pytest.raises(DomainError) as bad:
