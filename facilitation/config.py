@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_URL": None,
     "MAIL_FROM": "Gatherwell <no-reply@gatherwell.local>",
     "REDIS_URL": None,
+    #: Redis channel of the Socket.IO message queue (separate installations, separate channels).
+    "SOCKETIO_CHANNEL": "gatherwell",
     #: Force Secure cookies even when the request itself does not look like TLS.
     "FORCE_SECURE_COOKIES": False,
     #: Number of reverse proxies whose X-Forwarded-* headers are trusted (0: none).
@@ -39,6 +41,7 @@ ENV_KEYS = [
     "MAIL_URL",
     "MAIL_FROM",
     "REDIS_URL",
+    "SOCKETIO_CHANNEL",
     "FORCE_SECURE_COOKIES",
     "PROXY_COUNT",
     "DEFAULT_TIMEZONE",

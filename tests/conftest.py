@@ -57,14 +57,7 @@ def _create_postgres_database(name: str) -> str:
     return re.sub(r"/[^/]*$", f"/{name}", admin)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> str:
-    """Give a freshly migrated database of each backend, once per test run."""
-    if request.param == "sqlite":
-        uri = f"sqlite:///{Path(instance_dir) / 'test.sqlite3'}"
-    else:
-        postgres_or_skip()
-        uri = _create_postgres_database(f"gatherwell_test_{os.getpid()}")
+def _migrated(uri: str, instance_dir: str) -> str:
     app = create_app(_test_config(uri, instance_dir))
     with app.app_context():
         from flask_migrate import upgrade
@@ -72,6 +65,22 @@ def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> str:
         upgrade()
         db.engine.dispose()
     return uri
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> str:
+    """Give a freshly migrated database of each backend, once per test run."""
+    if request.param == "sqlite":
+        return _migrated(f"sqlite:///{Path(instance_dir) / 'test.sqlite3'}", instance_dir)
+    postgres_or_skip()
+    return _migrated(_create_postgres_database(f"gatherwell_test_{os.getpid()}"), instance_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(instance_dir: str) -> str:
+    """Give a migrated PostgreSQL database for tests that run real server processes."""
+    postgres_or_skip()
+    return _migrated(_create_postgres_database(f"gatherwell_live_{os.getpid()}"), instance_dir)
 
 
 def _empty_all_tables(app: Flask) -> None:
@@ -89,6 +98,17 @@ def _empty_all_tables(app: Flask) -> None:
 def app(database_uri: str, instance_dir: str) -> Iterator[Flask]:
     """Give an app bound to a migrated database that is emptied after each test."""
     app = create_app(_test_config(database_uri, instance_dir))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables(app)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def pg_app(postgres_uri: str, instance_dir: str) -> Iterator[Flask]:
+    """Give an app on PostgreSQL only, for tests that share the database with child servers."""
+    app = create_app(_test_config(postgres_uri, instance_dir))
     with app.app_context():
         yield app
         db.session.remove()

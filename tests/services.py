@@ -44,3 +44,21 @@ def postgres_or_skip() -> None:
     if in_ci():
         pytest.fail(f"{message}; CI requires it", pytrace=False)
     pytest.skip(message)
+
+
+def redis_url() -> str:
+    """Return the Redis the suite uses as a Socket.IO message queue."""
+    return os.environ.get("FACILITATION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip() -> None:
+    """Skip (or fail, in CI) when Redis cannot be reached."""
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url(), socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {redis_url()} ({type(exc).__name__})"
+        if in_ci():
+            pytest.fail(f"{message}; CI requires it", pytrace=False)
+        pytest.skip(message)
