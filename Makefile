@@ -15,7 +15,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end libraries come from the npm registry at set-up and are copied into
+# static/vendor, which git ignores: the venue needs no internet, the repo holds no copies.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/.installed: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+	touch $@
+
+install: $(VENV)/.installed static/vendor/.installed
 
 ## Create the virtualenv, migrate the SQLite database, seed the demo and serve.
 run: install

@@ -117,6 +117,17 @@ def pg_app(postgres_uri: str, instance_dir: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def browser_app(tmp_path: Path, instance_dir: str) -> Iterator[Flask]:
+    """Give an app on its own SQLite file, which a child server process shares."""
+    uri = _migrated(f"sqlite:///{tmp_path / 'browser.sqlite3'}", instance_dir)
+    app = create_app(_test_config(uri, instance_dir))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """Give a test client."""
     return app.test_client()

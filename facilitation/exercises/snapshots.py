@@ -133,7 +133,10 @@ def your_pairings(run: Run, user_ids: list[int] | None = None) -> dict[int, dict
         }
         participant = participants.get(uid)
         if participant is not None and participant.left_at is None:
-            if uid in where:
+            if participant.sitting_out:
+                # Shown at once, even before the next pairing takes them out.
+                payload["state"] = "sitting_out"
+            elif uid in where:
                 members = groups[where[uid]]
                 payload.update(
                     state="paired",
@@ -145,8 +148,6 @@ def your_pairings(run: Run, user_ids: list[int] | None = None) -> dict[int, dict
                         if member != uid
                     ],
                 )
-            elif participant.sitting_out:
-                payload["state"] = "sitting_out"
             else:
                 payload["state"] = "resting" if stored else "waiting"
         result[uid] = payload

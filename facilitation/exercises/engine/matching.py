@@ -24,13 +24,14 @@ UNMATCHED = -1
 _SAMPLES = 8  # random partner draws before an exhaustive scan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SearchOutcome:
     """The result of one augmenting-path search."""
 
     augmented: bool
     outer: tuple[int, ...] = ()  #: vertices reachable by even alternating paths (if failed)
     inner: tuple[int, ...] = ()
+    gave_up: bool = False  #: the search stopped at its budget without an answer
 
 
 class FreePools:
@@ -114,11 +115,13 @@ def search(
     alive: Sequence[bool],
     fresh_only: bool,
     augment: bool = True,
+    budget: int | None = None,
 ) -> SearchOutcome:
     """Search for an augmenting path from unmatched `root` among alive vertices.
 
     With `augment` the path found is applied to `mate`. With `fresh_only` past partners are
-    not adjacent.
+    not adjacent. With a `budget`, give up after about that many steps (edges examined
+    plus vertices relabelled when a blossom shrinks).
     """
     n = g.n
     parent = [-1] * n
@@ -150,12 +153,20 @@ def search(
             child = mate[v]
             v = parent[mate[v]]
 
+    steps = 0
+    limit = budget if budget is not None else -1
     while queue:
         v = queue.popleft()
         for to in g.neighbors(v, alive, fresh_only):
+            steps += 1
+            if steps == limit:
+                return SearchOutcome(False, gave_up=True)
             if base[v] == base[to] or mate[v] == to:
                 continue
             if to == root or (mate[to] != UNMATCHED and parent[mate[to]] != -1):
+                if limit > 0 and steps + len(touched) >= limit:
+                    return SearchOutcome(False, gave_up=True)
+                steps += len(touched)
                 top = lca(v, to)
                 bases: set[int] = set()
                 mark_path(v, top, to, bases)
@@ -196,11 +207,65 @@ def _flip(mate: list[int], parent: list[int], end: int) -> None:
 
 
 def maximise(
-    g: CompatGraph, mate: list[int], roots: Sequence[int], alive: Sequence[bool], fresh_only: bool
+    g: CompatGraph,
+    mate: list[int],
+    roots: Sequence[int],
+    alive: Sequence[bool],
+    fresh_only: bool,
+    budget: int | None = None,
 ) -> list[int]:
-    """Augment from each still-unmatched root in turn; return the roots left unmatched."""
+    """Augment from each still-unmatched root in turn; return the roots left unmatched.
+
+    Without a budget the result is a maximum matching (when `roots` holds every unmatched
+    vertex); with one, a root whose search gave up is simply reported as unmatched.
+    """
     failed: list[int] = []
     for root in roots:
-        if mate[root] == UNMATCHED and not search(g, mate, root, alive, fresh_only).augmented:
+        if mate[root] != UNMATCHED:
+            continue
+        others = [v for v in roots if v != root and mate[v] == UNMATCHED]
+        if short_augment(g, mate, root, others, alive, fresh_only):
+            continue
+        if not search(g, mate, root, alive, fresh_only, budget=budget).augmented:
             failed.append(root)
     return failed
+
+
+def short_augment(
+    g: CompatGraph,
+    mate: list[int],
+    root: int,
+    others: Sequence[int],
+    alive: Sequence[bool],
+    fresh_only: bool,
+) -> bool:
+    """Augment along a path of one or three edges from `root` to another unmatched vertex.
+
+    In dense graphs almost every repair is such a swap (root-x, then x's partner y takes
+    another unmatched w); finding it directly avoids growing a whole alternating tree. When
+    repeats are allowed, the least repeated choices are tried first.
+    """
+    if not others:
+        return False
+    near = list(g.neighbors(root, alive, fresh_only))
+    if not fresh_only:
+        near.sort(key=lambda x: g.count(root, x))
+    for fresh_second in (True, False) if not fresh_only else (True,):
+        for x in near:
+            y = mate[x]
+            if y == UNMATCHED:
+                mate[root], mate[x] = x, root
+                return True
+            blocked, past = g.blocked[y], g.hist[y]
+            compat = g.type_ok[g.type_of[y]]
+            for w in others:
+                if (
+                    mate[w] == UNMATCHED
+                    and compat[g.type_of[w]]
+                    and w not in blocked
+                    and not (fresh_second and w in past)
+                ):
+                    mate[root], mate[x] = x, root
+                    mate[y], mate[w] = w, y
+                    return True
+    return False

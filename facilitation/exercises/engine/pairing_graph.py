@@ -13,7 +13,7 @@ are checked before a person becomes a vertex: they concern the person alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 
 from facilitation.exercises.engine.pairing_types import Participant, PersonId, normalise_label
 
@@ -60,16 +60,20 @@ class CompatGraph:
         self.members: list[list[int]] = [[] for _ in representatives]
         for v, t in enumerate(self.type_of):
             self.members[t].append(v)
-        self.compat: list[list[int]] = [
-            [t2 for t2, b in enumerate(representatives) if mutually_admit(a, b)]
-            for a in representatives
+        self.type_ok: list[list[bool]] = [
+            [mutually_admit(a, b) for b in representatives] for a in representatives
         ]
-        self.blocked: list[set[int]] = [set() for _ in range(self.n)]
+        self.compat: list[list[int]] = [
+            [t2 for t2, ok in enumerate(row) if ok] for row in self.type_ok
+        ]
+        none: frozenset[int] = frozenset()
+        blocked: dict[int, set[int]] = {}
         for a, b in blocked_pairs:
             i, j = index.get(a), index.get(b)
             if i is not None and j is not None and i != j:
-                self.blocked[i].add(j)
-                self.blocked[j].add(i)
+                blocked.setdefault(i, set()).add(j)
+                blocked.setdefault(j, set()).add(i)
+        self.blocked: list[Set[int]] = [blocked.get(v, none) for v in range(self.n)]
         self.hist: list[dict[int, int]] = [{} for _ in range(self.n)]
         self.max_count = 0
         for (a, b), count in history.items():

@@ -56,7 +56,7 @@ def normalise_label(text: str | None) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartnerPreference:
     """A partner preference: `any`, `same_gender`, or `role:<name>`."""
 
@@ -93,7 +93,7 @@ class PartnerPreference:
 ANY_PARTNER = PartnerPreference()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Boundaries:
     """A person's boundaries; the defaults are the conservative ones (no touch)."""
 
@@ -102,7 +102,7 @@ class Boundaries:
     preference: PartnerPreference = ANY_PARTNER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Participant:
     """A person the engine may pair, with the facts pairing depends on."""
 
@@ -119,7 +119,7 @@ class Grouping(StrEnum):
     TRIOS = "trios"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExerciseNeeds:
     """What an exercise asks of every group: touch, eye contact and group size."""
 
@@ -183,7 +183,7 @@ def pair_key(a: PersonId, b: PersonId) -> tuple[PersonId, PersonId]:
     return (a, b) if a <= b else (b, a)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PairingRequest:
     """Everything one round's pairing depends on; the same request gives the same pairing.
 
@@ -208,7 +208,7 @@ class PairingRequest:
     facilitator: Participant | None = None  #: steps in under `OddPolicy.FACILITATOR`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupMember:
     """One person in a group, with their role."""
 
@@ -216,7 +216,7 @@ class GroupMember:
     role: Role
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """A pair or trio at a numbered spot; members are listed in role order."""
 
@@ -230,7 +230,7 @@ class Group:
         return tuple(m.person_id for m in self.members)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RestingPerson:
     """Someone not in a group this round, and why."""
 
@@ -238,7 +238,7 @@ class RestingPerson:
     reason: RestReason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pairing:
     """The result of one round: groups with spots and roles, and who rests and why.
 

@@ -1,0 +1,281 @@
+"""Optimal pairs (and at most one trio) for one round: a fast path, a certificate, a fallback.
+
+The objective is `objective.Objective`; pairs never break a hard constraint because only
+admissible edges exist in the graph.
+
+**Fast path.** Each connected component of the admissible graph is handled on its own (the
+objective adds up over components). In a component of odd size one person must rest, so
+the cheapest to rest (fewest past rests, then the seeded rng; the facilitator first) is set
+aside. The rest are paired by a seeded greedy on fresh pairs (never partnered before),
+most constrained first, then repaired with Edmonds augmenting paths, first on fresh pairs,
+then on all admissible pairs.
+
+**Certificate.** If a component ends with everyone but its set-aside person paired, using
+no repeated partnership, it is optimal: every odd component must leave someone out, the
+one left out is the cheapest possible, and no repeat is the least possible.
+
+**Two more certificates** (`barrier`): a forced repeat (someone whose every possible
+partner is a past partner, in an even component) and a structural shortage (several people
+competing for a few scarce partners) are each proved optimal with a Tutte-Berge barrier.
+
+**Fallback.** A component without any certificate is solved exactly by maximum-weight
+matching (`weighted_matching`) with the objective's weights: ~10-20 ms at 100 people, but
+one to a few seconds at 1,000, so the certificates matter for large rooms.
+
+Repair searches have a step budget: a search that would explore a whole dense component
+gives up and the certificates (which never trust a budgeted search's silence) decide.
+
+**Trio policy.** At most one trio, which only ever helps by placing one more person. For a
+certified component whose set-aside person forms a clean (admissible, fresh) triangle with
+a matched pair, that trio is the best possible there; otherwise every triangle through a
+vertex that some maximum matching leaves out (Gallai-Edmonds set D, the outer vertices of
+failed searches) is tried in order of an upper bound, each with an exact re-solve of the
+rest of the component. If no admissible trio exists, the odd one out rests (`no_clean_trio`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from facilitation.exercises.engine.barrier import certify_forced_repeats, certify_with_barrier
+from facilitation.exercises.engine.matching import (
+    UNMATCHED,
+    greedy_match,
+    maximise,
+    search,
+)
+from facilitation.exercises.engine.objective import Objective
+from facilitation.exercises.engine.pairing_graph import CompatGraph
+from facilitation.exercises.engine.pairing_types import RestReason, SolveMethod
+from facilitation.exercises.engine.weighted_matching import max_weight_matching
+
+Trio = tuple[int, int, int]
+_GUEST_RETRIES = 3  # other odd-ones-out tried for a trio before exhaustive search
+_SEARCH_BUDGET = 4000  # steps a repair search may take; past that, certify otherwise
+
+
+@dataclass
+class Solved:
+    """Groups of vertex indices, why each unplaced vertex rests, and how it was solved."""
+
+    groups: list[tuple[int, ...]]
+    reasons: dict[int, RestReason]
+    method: SolveMethod
+
+
+def solve_pairs(g: CompatGraph, obj: Objective, rng: random.Random, allow_trio: bool) -> Solved:
+    """Return optimal pairs (plus one trio if allowed and useful) over all vertices of g."""
+    comps = g.components(range(g.n))
+    mate = [UNMATCHED] * g.n
+    certified = _fast(g, obj, rng, comps, mate)
+    exact = False
+    for ci, comp in enumerate(comps):
+        if not certified[ci]:
+            certified[ci] = certify_forced_repeats(g, obj, comp, mate)
+        if not certified[ci]:
+            certified[ci] = certify_with_barrier(g, obj, rng, comp, mate)
+        if not certified[ci]:
+            _commit(mate, comp, exact_pairs(g, obj, rng, comp))
+            exact = True
+    trio: Trio | None = None
+    if allow_trio:
+        trio, trio_exact = _best_trio(g, obj, rng, comps, mate, certified)
+        exact = exact or trio_exact
+    groups: list[tuple[int, ...]] = [(v, mate[v]) for v in range(g.n) if v < mate[v]]
+    if trio is not None:
+        groups.append(trio)
+    placed = {v for group in groups for v in group}
+    reasons: dict[int, RestReason] = {}
+    for comp in comps:
+        resting = [v for v in comp if v not in placed]
+        if len(comp) == 1 or len(resting) != 1 or len(comp) % 2 == 0:
+            reason = RestReason.NO_COMPATIBLE_PARTNER
+        elif allow_trio and trio is None:
+            reason = RestReason.NO_CLEAN_TRIO
+        else:
+            reason = RestReason.ODD_REST
+        reasons.update((v, reason) for v in resting)
+    return Solved(groups, reasons, SolveMethod.EXACT if exact else SolveMethod.CERTIFIED)
+
+
+def _fast(
+    g: CompatGraph,
+    obj: Objective,
+    rng: random.Random,
+    comps: Sequence[Sequence[int]],
+    mate: list[int],
+) -> list[bool]:
+    """Pair greedily and repair; return per component whether the result is certified."""
+    alive = [False] * g.n
+    comp_of = [0] * g.n
+    for ci, comp in enumerate(comps):
+        aside = min(comp, key=obj.rest_key) if len(comp) % 2 else UNMATCHED
+        for v in comp:
+            comp_of[v] = ci
+            alive[v] = len(comp) > 1 and v != aside
+    keys = {v: g.degree_bound(v) + rng.random() for v in range(g.n) if alive[v]}
+    order = sorted(keys, key=keys.__getitem__)  # most constrained first, ties at random
+    greedy_match(g, order, mate, rng)
+    loose = sorted((v for v in order if mate[v] == UNMATCHED), key=obj.rest_key, reverse=True)
+    loose = maximise(g, mate, loose, alive, fresh_only=True, budget=_SEARCH_BUDGET)
+    loose = maximise(g, mate, loose, alive, fresh_only=False, budget=_SEARCH_BUDGET)
+    certified = [True] * len(comps)
+    for v in loose:
+        certified[comp_of[v]] = False
+    for v in order:
+        if v < mate[v] and g.count(v, mate[v]) > 0:
+            certified[comp_of[v]] = False
+    return certified
+
+
+def _commit(mate: list[int], vertices: Sequence[int], pairs: Sequence[tuple[int, int]]) -> None:
+    """Replace the matching on `vertices` by `pairs`."""
+    for v in vertices:
+        mate[v] = UNMATCHED
+    for u, v in pairs:
+        mate[u], mate[v] = v, u
+
+
+def exact_pairs(
+    g: CompatGraph, obj: Objective, rng: random.Random, vertices: Sequence[int]
+) -> list[tuple[int, int]]:
+    """Return an optimal set of pairs among `vertices` (exact weighted matching)."""
+    verts = list(vertices)
+    rng.shuffle(verts)  # ties between optimal matchings go to the seeded rng
+    local = {v: i for i, v in enumerate(verts)}
+    alive = [False] * g.n
+    for v in verts:
+        alive[v] = True
+    edges = [
+        (i, local[v], obj.pair_weight(u, v))
+        for i, u in enumerate(verts)
+        for v in g.neighbors(u, alive, fresh_only=False)
+        if local[v] > i
+    ]
+    mate = max_weight_matching(len(verts), edges)
+    return [(verts[i], verts[j]) for i, j in enumerate(mate) if i < j]
+
+
+def _best_trio(
+    g: CompatGraph,
+    obj: Objective,
+    rng: random.Random,
+    comps: Sequence[Sequence[int]],
+    mate: list[int],
+    certified: Sequence[bool],
+) -> tuple[Trio | None, bool]:
+    """Place the one allowed trio where it gains most; return it and whether search was used."""
+    candidates = []
+    for ci, comp in enumerate(comps):
+        resting = [v for v in comp if mate[v] == UNMATCHED and obj.value[v] > 0]
+        if len(comp) >= 3 and resting:
+            current = obj.score((v, mate[v]) for v in comp if v < mate[v])
+            bound = sum(obj.value[v] for v in comp if obj.value[v] > 0) - current
+            candidates.append((bound, obj.jitter[comp[0]], ci, current))
+    candidates.sort(reverse=True)
+    best_gain, best_trio, best_pairs, best_comp, exact = 0, None, None, -1, False
+    for bound, _, ci, current in candidates:
+        if bound <= best_gain:
+            break
+        comp = comps[ci]
+        found = _quick_trio(g, obj, rng, comp, mate) if certified[ci] else None
+        if found is None:
+            exact = True
+            found = _searched_trio(g, obj, rng, comp, mate, current, best_gain)
+        if found is not None and found[0] > best_gain:
+            best_gain, best_trio, best_pairs, best_comp = found[0], found[1], found[2], ci
+    if best_trio is None or best_pairs is None:
+        return None, exact
+    _commit(mate, comps[best_comp], best_pairs)
+    return best_trio, exact
+
+
+def _quick_trio(
+    g: CompatGraph, obj: Objective, rng: random.Random, comp: Sequence[int], mate: list[int]
+) -> tuple[int, Trio, list[tuple[int, int]]] | None:
+    """Place everyone in a certified component using one clean trio, if quickly found."""
+    resting = [v for v in comp if mate[v] == UNMATCHED]
+    if len(resting) != 1:
+        return None
+    aside = resting[0]
+    pairs = [(v, mate[v]) for v in comp if v < mate[v]]
+    trio = _attach(g, mate, aside, rng)
+    if trio is not None:
+        return obj.value[aside], trio, [p for p in pairs if p[0] not in trio]
+    alive = [False] * g.n
+    others = [v for v in comp if v != aside]
+    for guest in rng.sample(others, min(_GUEST_RETRIES, len(others))):
+        trial = list(mate)
+        for v in comp:
+            trial[v] = UNMATCHED
+            alive[v] = v != guest
+        order = sorted((v for v in comp if v != guest), key=lambda v: obj.jitter[v])
+        greedy_match(g, order, trial, rng)
+        loose = [v for v in order if trial[v] == UNMATCHED]
+        loose = maximise(g, trial, loose, alive, True, budget=_SEARCH_BUDGET)
+        trio = None if loose else _attach(g, trial, guest, rng)
+        if trio is not None:
+            kept = [(v, trial[v]) for v in comp if v < trial[v] and v not in trio]
+            return obj.value[aside], trio, kept
+    return None
+
+
+def _attach(g: CompatGraph, mate: Sequence[int], guest: int, rng: random.Random) -> Trio | None:
+    """Return a trio of `guest` with a matched fresh pair, all three pairs fresh."""
+    everyone = [True] * g.n
+    past = g.hist[guest]
+    options = [
+        (guest, x, mate[x])
+        for x in g.neighbors(guest, everyone, fresh_only=True)
+        if mate[x] != UNMATCHED
+        and mate[x] not in past
+        and g.adjacent(guest, mate[x])
+        and g.count(x, mate[x]) == 0
+    ]
+    return rng.choice(options) if options else None
+
+
+def _searched_trio(
+    g: CompatGraph,
+    obj: Objective,
+    rng: random.Random,
+    comp: Sequence[int],
+    mate: list[int],
+    current: int,
+    to_beat: int,
+) -> tuple[int, Trio, list[tuple[int, int]]] | None:
+    """Return the best trio configuration of a component by bounded exhaustive search.
+
+    `mate` must hold an optimal pairs-only matching of `comp`, scoring `current`.
+    """
+    alive = [False] * g.n
+    for v in comp:
+        alive[v] = True
+    missable: set[int] = set()
+    for v in comp:
+        if mate[v] == UNMATCHED:
+            missable.update(search(g, mate, v, alive, False, augment=False).outer)
+    triangles: dict[tuple[int, int, int], int] = {}
+    for z in missable:
+        near = list(g.neighbors(z, alive, fresh_only=False))
+        for i, x in enumerate(near):
+            for y in near[i + 1 :]:
+                if g.adjacent(x, y):
+                    a, b, c = sorted((z, x, y))
+                    triangles[(a, b, c)] = min(
+                        obj.value[t] - obj.penalty(g.count(t, o1)) - obj.penalty(g.count(t, o2))
+                        for t, o1, o2 in ((a, b, c), (b, a, c), (c, a, b))
+                    )
+    ranked = sorted(triangles, key=lambda t: (-triangles[t], rng.random()))
+    best: tuple[int, Trio, list[tuple[int, int]]] | None = None
+    for trio in ranked:
+        if triangles[trio] <= (best[0] if best else to_beat):
+            break
+        rest = [v for v in comp if v not in trio]
+        pairs = exact_pairs(g, obj, rng, rest)
+        gain = obj.group_score(trio) + obj.score(pairs) - current
+        if gain > (best[0] if best else to_beat):
+            best = (gain, trio, pairs)
+    return best

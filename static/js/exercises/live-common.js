@@ -1,0 +1,136 @@
+// Shared by the projector, phone and console: connection, server clock, snapshots, countdown.
+(function () {
+  "use strict";
+
+  function Live(options) {
+    this.auth = options.auth;
+    this.handlers = {};
+    this.offsetMs = 0;          // server time minus local time
+    this.bestRttMs = Infinity;
+    this.state = null;          // latest run_state (highest version)
+    this.connected = false;
+    var self = this;
+    this.socket = window.io("/live", {
+      auth: this.auth,
+      transports: ["websocket", "polling"],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000
+    });
+    this.socket.on("connect", function () {
+      self.connected = true;
+      self.bestRttMs = Infinity;
+      self.syncClock(6);
+      self.fire("connection", true);
+    });
+    this.socket.on("disconnect", function () { self.connected = false; self.fire("connection", false); });
+    this.socket.on("connect_error", function (err) {
+      self.fire("refused", (err && err.data) || { code: "offline", message: "Cannot reach the server." });
+    });
+    this.socket.on("run_state", function (state) {
+      if (self.state && state.run_id === self.state.run_id && state.version < self.state.version) { return; }
+      var changed = !self.state || state.version !== self.state.version;
+      self.state = state;
+      if (changed) { self.fire("state", state); }
+    });
+    ["your_pairing", "pairing_table", "facilitator_view", "support_signal", "removed"].forEach(function (name) {
+      self.socket.on(name, function (data) { self.fire(name, data); });
+    });
+    setInterval(function () { if (self.connected) { self.syncClock(2); } }, 60000);
+  }
+
+  Live.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
+  Live.prototype.fire = function (name, data) { (this.handlers[name] || []).forEach(function (fn) { fn(data); }); };
+
+  // Emit and resolve with the server's acknowledgement (or a timeout error).
+  Live.prototype.call = function (event, payload) {
+    var socket = this.socket;
+    return new Promise(function (resolve) {
+      socket.timeout(8000).emit(event, payload || {}, function (err, answer) {
+        resolve(err ? { ok: false, error: "timeout", message: "No answer from the server. Check the connection." } : answer);
+      });
+    });
+  };
+
+  // Several samples; keep the one with the lowest round trip (least queueing noise).
+  Live.prototype.syncClock = function (samples) {
+    var self = this;
+    var t0 = Date.now();
+    this.call("sync_clock", { t0: t0 }).then(function (answer) {
+      var t1 = Date.now();
+      if (answer && answer.ok) {
+        var rtt = t1 - t0;
+        if (rtt <= self.bestRttMs) {
+          self.bestRttMs = rtt;
+          self.offsetMs = answer.server_time - (t0 + rtt / 2);
+        }
+      }
+      if (samples > 1) { setTimeout(function () { self.syncClock(samples - 1); }, 150); }
+    });
+  };
+
+  Live.prototype.serverNow = function () { return Date.now() + this.offsetMs; };
+
+  // The phase playing now by the plan's absolute times, switching locally at each deadline.
+  Live.prototype.current = function () {
+    var s = this.state;
+    if (!s) { return null; }
+    if (s.status === "paused") {
+      return { phase: s.phase, remainingMs: s.remaining_s * 1000, paused: true, index: s.phase_index, next: s.plan[1] || null };
+    }
+    if (s.status !== "running") { return { phase: null, remainingMs: 0, status: s.status, next: s.plan[0] || null }; }
+    var now = this.serverNow();
+    for (var i = 0; i < s.plan.length; i++) {
+      var end = Date.parse(s.plan[i].ends_at);
+      if (end > now) {
+        return { phase: s.plan[i], remainingMs: end - now, endMs: end, index: s.plan[i].phase_index, next: s.plan[i + 1] || null };
+      }
+    }
+    return { phase: null, remainingMs: 0, status: "waiting", next: null };
+  };
+
+  Live.format = function (ms) {
+    var total = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(total / 60), sec = total % 60;
+    return m + ":" + (sec < 10 ? "0" : "") + sec;
+  };
+
+  Live.activeText = function (active) {
+    return { everyone: "Everyone", a: "A speaks · B listens", b: "B speaks · A listens" }[active] || "";
+  };
+
+  // A soft two-tone chime made in the browser: no sound file, no internet.
+  Live.chime = function (soft) {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      Live.audio = Live.audio || new Ctx();
+      var ctx = Live.audio, now = ctx.currentTime;
+      [523.25, 659.25].forEach(function (freq, i) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.type = "sine"; osc.frequency.value = freq;
+        gain.gain.setValueAtTime(0.0001, now + i * 0.18);
+        gain.gain.exponentialRampToValueAtTime(soft ? 0.08 : 0.18, now + i * 0.18 + 0.03);
+        gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.18 + 1.6);
+        osc.connect(gain); gain.connect(ctx.destination);
+        osc.start(now + i * 0.18); osc.stop(now + i * 0.18 + 1.7);
+      });
+    } catch (e) { /* sound is a nicety */ }
+  };
+
+  Live.text = function (el, value) { if (el && el.textContent !== value) { el.textContent = value; } };
+
+  // Repaint about ten times a second; call fn with the current phase.
+  Live.prototype.tick = function (fn) {
+    var self = this;
+    var lastKey = null;
+    setInterval(function () {
+      var cur = self.current();
+      var key = cur && cur.phase ? (self.state.round_index + ":" + cur.index) : (self.state ? self.state.status : "none");
+      var changed = lastKey !== null && key !== lastKey;
+      lastKey = key;
+      fn(cur, changed);
+      if (cur && cur.endMs) { window.liveDebug = { endMs: cur.endMs - self.offsetMs, offsetMs: self.offsetMs, key: key }; }
+    }, 100);
+  };
+
+  window.Live = Live;
+})();
