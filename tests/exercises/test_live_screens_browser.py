@@ -138,6 +138,15 @@ def test_two_rounds_on_projector_console_and_five_phones(browser_app, server):
         during = phones[1][1].evaluate("async () => (await axe.run()).violations.map(v => v.id)")
         assert during == []
 
+        # Keyboard on the console: Space pauses and resumes, "+" adds 30 seconds everywhere.
+        console.locator("body").press(" ")
+        console.wait_for_selector("#phase-name:text('Arrive (paused)')")
+        console.locator("body").press(" ")
+        console.wait_for_selector("#phase-name:text-is('Arrive')")
+        end_then = phase_ends([phones[0][1]])[0]
+        console.locator("body").press("+")
+        phones[0][1].wait_for_function("e => window.liveDebug.endMs > e + 25000", arg=end_then)
+
         # Projector reloaded mid-phase comes back at the right second.
         click_next(console, "Gaze")
         projector.wait_for_selector("#phase-name:text('Gaze')")

@@ -219,3 +219,34 @@ def test_same_seed_same_pairing(app):
         for p in [[x.user_id for x in run.participants]]
     )
     assert shape(db.session.get(Run, first.id)) == shape(db.session.get(Run, second.id))
+
+
+def test_facilitator_steps_in_for_an_odd_count(app):
+    run, facilitator, people = make_run(5, odd_policy="facilitator")
+    run = start(run, facilitator, utcnow())
+    groups, rests = pairs_of(run)
+    assert rests == {} and len(groups) == 3
+    assert any(facilitator.id in g for g in groups)
+
+
+def test_a_later_run_can_avoid_partners_from_earlier_runs(app):
+    first, facilitator, people = make_run(6, rounds=1)
+    start(first, facilitator, utcnow())
+    earlier = set(pairs_of(db.session.get(Run, first.id))[0])
+    gathering = db.session.get(Run, first.id).gathering_id
+    from facilitation.gatherings.models import Gathering
+
+    second = services.create_run(
+        facilitator,
+        db.session.get(Gathering, gathering),
+        eye_gazing(),
+        now=utcnow(),
+        avoid_repeats_across_runs=True,
+        seed=first.seed,
+    )
+    for person in people:
+        services.join_run(second, person, now=utcnow())
+    db.session.commit()
+    start(second, facilitator, utcnow())
+    later = set(pairs_of(db.session.get(Run, second.id))[0])
+    assert not (later & earlier)
