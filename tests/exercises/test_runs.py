@@ -222,7 +222,7 @@ def test_same_seed_same_pairing(app):
 
 
 def test_facilitator_steps_in_for_an_odd_count(app):
-    run, facilitator, people = make_run(5, odd_policy="facilitator")
+    run, facilitator, _ = make_run(5, odd_policy="facilitator")
     run = start(run, facilitator, utcnow())
     groups, rests = pairs_of(run)
     assert rests == {} and len(groups) == 3

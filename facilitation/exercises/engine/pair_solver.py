@@ -52,8 +52,10 @@ from facilitation.exercises.engine.pairing_types import RestReason, SolveMethod
 from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
 Trio = tuple[int, int, int]
+_TrioFound = tuple[int, Trio, list[tuple[int, int]]]  #: gain, the trio, the pairs around it
 _GUEST_RETRIES = 3  # other odd-ones-out tried for a trio before exhaustive search
 _SEARCH_BUDGET = 4000  # steps a repair search may take; past that, certify otherwise
+_TRIO_WORK = 20_000_000  # trio search: exact re-solves allowed while count * size^3 stays below
 
 
 @dataclass
@@ -80,9 +82,10 @@ def solve_pairs(g: CompatGraph, obj: Objective, rng: random.Random, allow_trio: 
             _commit(mate, comp, exact_pairs(g, obj, rng, comp))
             exact = True
     trio: Trio | None = None
+    proven = True
     if allow_trio:
-        trio, trio_exact = _best_trio(g, obj, rng, comps, mate, certified)
-        exact = exact or trio_exact
+        trio, searched, proven = _best_trio(g, obj, rng, comps, mate, certified)
+        exact = exact or searched
     groups: list[tuple[int, ...]] = [(v, mate[v]) for v in range(g.n) if v < mate[v]]
     if trio is not None:
         groups.append(trio)
@@ -97,6 +100,8 @@ def solve_pairs(g: CompatGraph, obj: Objective, rng: random.Random, allow_trio: 
         else:
             reason = RestReason.ODD_REST
         reasons.update((v, reason) for v in resting)
+    if not proven:
+        return Solved(groups, reasons, SolveMethod.BEST_EFFORT)
     return Solved(groups, reasons, SolveMethod.EXACT if exact else SolveMethod.CERTIFIED)
 
 
@@ -165,8 +170,11 @@ def _best_trio(
     comps: Sequence[Sequence[int]],
     mate: list[int],
     certified: Sequence[bool],
-) -> tuple[Trio | None, bool]:
-    """Place the one allowed trio where it gains most; return it and whether search was used."""
+) -> tuple[Trio | None, bool, bool]:
+    """Place the one allowed trio where it gains most.
+
+    Return the trio, whether a search was needed, and whether the result is proved optimal.
+    """
     candidates = []
     for ci, comp in enumerate(comps):
         resting = [v for v in comp if mate[v] == UNMATCHED and obj.value[v] > 0]
@@ -175,32 +183,40 @@ def _best_trio(
             bound = sum(obj.value[v] for v in comp if obj.value[v] > 0) - current
             candidates.append((bound, obj.jitter[comp[0]], ci, current))
     candidates.sort(reverse=True)
-    best_gain, best_trio, best_pairs, best_comp, exact = 0, None, None, -1, False
+    best: _TrioFound | None = None
+    searched = False
+    proven = True
     for bound, _, ci, current in candidates:
-        if bound <= best_gain:
+        if bound <= (best[0] if best else 0):
             break
         comp = comps[ci]
         found = _quick_trio(g, obj, rng, comp, mate) if certified[ci] else None
         if found is None:
-            exact = True
-            found = _searched_trio(g, obj, rng, comp, mate, current, best_gain)
-        if found is not None and found[0] > best_gain:
-            best_gain, best_trio, best_pairs, best_comp = found[0], found[1], found[2], ci
-    if best_trio is None or best_pairs is None:
-        return None, exact
-    _commit(mate, comps[best_comp], best_pairs)
-    return best_trio, exact
+            searched = True
+            found, complete = _searched_trio(g, obj, rng, comp, mate, current, best)
+            proven = proven and complete
+        if found is not None and found[0] > (best[0] if best else 0):
+            best = found
+            best_comp = ci
+    if best is None:
+        return None, searched, proven
+    _commit(mate, comps[best_comp], best[2])
+    return best[1], searched, proven
 
 
 def _quick_trio(
     g: CompatGraph, obj: Objective, rng: random.Random, comp: Sequence[int], mate: list[int]
-) -> tuple[int, Trio, list[tuple[int, int]]] | None:
-    """Place everyone in a certified component using one clean trio, if quickly found."""
+) -> _TrioFound | None:
+    """Place everyone in a certified component using one clean trio, if quickly found.
+
+    Only for a component with one person resting and no repeat: then placing everyone
+    with no repeat is the best any configuration can do there.
+    """
     resting = [v for v in comp if mate[v] == UNMATCHED]
-    if len(resting) != 1:
+    pairs = [(v, mate[v]) for v in comp if v < mate[v]]
+    if len(resting) != 1 or any(g.count(u, v) for u, v in pairs):
         return None
     aside = resting[0]
-    pairs = [(v, mate[v]) for v in comp if v < mate[v]]
     trio = _attach(g, mate, aside, rng)
     if trio is not None:
         return obj.value[aside], trio, [p for p in pairs if p[0] not in trio]
@@ -244,12 +260,26 @@ def _searched_trio(
     comp: Sequence[int],
     mate: list[int],
     current: int,
-    to_beat: int,
-) -> tuple[int, Trio, list[tuple[int, int]]] | None:
-    """Return the best trio configuration of a component by bounded exhaustive search.
+    to_beat: _TrioFound | None,
+) -> tuple[_TrioFound | None, bool]:
+    """Return the best trio configuration of a component, and whether it is proved best.
 
-    `mate` must hold an optimal pairs-only matching of `comp`, scoring `current`.
+    `mate` must hold an optimal pairs-only matching of `comp`, scoring `current`. Triangles
+    through vertices some maximum matching leaves out are re-solved exactly in order of an
+    upper bound on their gain, within a work limit; past it the best found is returned.
     """
+    best = to_beat
+    for v in sorted(comp, key=obj.rest_key, reverse=True):
+        if mate[v] == UNMATCHED and obj.value[v] > 0:
+            trio = _attach_any(g, obj, mate, v)
+            if trio is not None:
+                pairs = [(u, mate[u]) for u in comp if u < mate[u] and u not in trio]
+                gain = obj.group_score(trio) + obj.score(pairs) - current
+                if gain > (best[0] if best else 0):
+                    best = (gain, trio, pairs)
+    evaluations = _TRIO_WORK // len(comp) ** 3
+    if evaluations == 0:
+        return (best if best is not to_beat else None), False
     alive = [False] * g.n
     for v in comp:
         alive[v] = True
@@ -257,7 +287,7 @@ def _searched_trio(
     for v in comp:
         if mate[v] == UNMATCHED:
             missable.update(search(g, mate, v, alive, False, augment=False).outer)
-    triangles: dict[tuple[int, int, int], int] = {}
+    triangles: dict[Trio, int] = {}
     for z in missable:
         near = list(g.neighbors(z, alive, fresh_only=False))
         for i, x in enumerate(near):
@@ -269,13 +299,31 @@ def _searched_trio(
                         for t, o1, o2 in ((a, b, c), (b, a, c), (c, a, b))
                     )
     ranked = sorted(triangles, key=lambda t: (-triangles[t], rng.random()))
-    best: tuple[int, Trio, list[tuple[int, int]]] | None = None
+    complete = True
     for trio in ranked:
-        if triangles[trio] <= (best[0] if best else to_beat):
+        if triangles[trio] <= (best[0] if best else 0):
             break
+        if evaluations == 0:
+            complete = False
+            break
+        evaluations -= 1
         rest = [v for v in comp if v not in trio]
         pairs = exact_pairs(g, obj, rng, rest)
         gain = obj.group_score(trio) + obj.score(pairs) - current
-        if gain > (best[0] if best else to_beat):
+        if gain > (best[0] if best else 0):
             best = (gain, trio, pairs)
-    return best
+    return (best if best is not to_beat else None), complete
+
+
+def _attach_any(g: CompatGraph, obj: Objective, mate: Sequence[int], guest: int) -> Trio | None:
+    """Return the trio of `guest` with a matched pair that costs the fewest repeats."""
+    everyone = [True] * g.n
+    options = [
+        (obj.penalty(g.count(guest, x)) + obj.penalty(g.count(guest, mate[x])), x)
+        for x in g.neighbors(guest, everyone, fresh_only=False)
+        if mate[x] != UNMATCHED and g.adjacent(guest, mate[x])
+    ]
+    if not options:
+        return None
+    _, x = min(options)
+    return (guest, x, mate[x])
