@@ -241,6 +241,8 @@ def join_run(
 
 def present_participant(run: Run, user: User) -> RunParticipant:
     """Return the person's presence in the run, or fail if they have not joined."""
+    if run.status == rounds.RunStatus.ENDED:
+        raise DomainError("run_ended", "This exercise has ended.")
     participant = _participant(run, user.id)
     if participant is None or participant.left_at is not None:
         raise DomainError("not_joined", "Join the exercise first.")

@@ -217,3 +217,17 @@ def test_join_and_leave_from_a_phone(app, room):
     assert latest(phone, "your_pairing")["state"] == "waiting"
     assert phone.emit("leave_run", {}, namespace=NS, callback=True)["ok"]
     assert latest(phone, "your_pairing")["state"] == "not_joined"
+
+
+def test_actions_on_an_ended_run_answer_run_ended(app, room):
+    run, facilitator, people = room
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    phone = connect(app, people[0], run_id=run.id)
+    console.emit("control_run", {"action": "start", "command_id": command()}, namespace=NS)
+    console.emit("control_run", {"action": "end", "command_id": command()}, namespace=NS)
+    for event in ("sit_out", "signal_support", "leave_run", "join_run"):
+        assert phone.emit(event, {}, namespace=NS, callback=True)["error"] == "run_ended", event
+    answer = console.emit(
+        "control_run", {"action": "next_phase", "command_id": command()}, namespace=NS, callback=True
+    )
+    assert answer["error"] == "run_ended"
