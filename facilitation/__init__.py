@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from facilitation import config as config_module
+from facilitation.core import crypto
 from facilitation.core.db import render_item
 from facilitation.extensions import csrf, db, login_manager, migrate, socketio
 
@@ -43,7 +44,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         "SQLALCHEMY_DATABASE_URI",
         config_module.database_uri(settings.get("DATABASE_URL"), app.instance_path),
     )
+    if not settings.get("ENCRYPTION_KEY"):
+        settings["ENCRYPTION_KEY"] = config_module.instance_secret(
+            app.instance_path, "encryption_key", generator=crypto.generate_key
+        )
     config_module.check(settings)
+    crypto.configure(settings["ENCRYPTION_KEY"])
     app.config.update(settings)
     os.makedirs(app.instance_path, exist_ok=True)
 
@@ -88,6 +94,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_models() -> None:
     from facilitation.accounts import models as accounts_models  # noqa: F401
+    from facilitation.consent import models as consent_models  # noqa: F401
     from facilitation.exercises import models as exercises_models  # noqa: F401
     from facilitation.gatherings import models as gatherings_models  # noqa: F401
     from facilitation.messaging import models as messaging_models  # noqa: F401

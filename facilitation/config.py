@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,10 @@ ENV_KEYS = [
     "PROXY_COUNT",
     "DEFAULT_TIMEZONE",
     "SECRET_KEY",
+    "ENCRYPTION_KEY",
     "DATABASE_URL",
 ]
-BARE_ENV_KEYS = {"SECRET_KEY", "DATABASE_URL", "MAIL_URL", "REDIS_URL"}
+BARE_ENV_KEYS = {"SECRET_KEY", "DATABASE_URL", "MAIL_URL", "REDIS_URL", "ENCRYPTION_KEY"}
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -82,13 +84,15 @@ def database_uri(url: str | None, instance_path: str) -> str:
     return url
 
 
-def instance_secret(instance_path: str, name: str, nbytes: int = 32) -> str:
+def instance_secret(
+    instance_path: str, name: str, nbytes: int = 32, generator: Callable[[], str] | None = None
+) -> str:
     """Return a secret stored in ``instance/<name>``, generating it on first use."""
     path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(nbytes)
+    value = generator() if generator else secrets.token_urlsafe(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")

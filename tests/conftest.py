@@ -14,11 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from facilitation import create_app
+from facilitation.core import crypto
 from facilitation.extensions import db
 from tests import factories
 from tests.services import postgres_admin_url, postgres_or_skip
 
 BACKENDS = ["sqlite", "postgresql"]
+#: One encryption key per test run, shared with child server processes.
+TEST_ENCRYPTION_KEY = crypto.generate_key()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,6 +33,7 @@ def _test_config(uri: str, instance: str) -> dict[str, object]:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "SQLALCHEMY_DATABASE_URI": uri,
         "WTF_CSRF_ENABLED": False,
         "ARGON2_TIME_COST": 1,

@@ -58,6 +58,10 @@ def check_in(column: str, values: Any) -> sa.CheckConstraint:
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render our column types as plain SQLAlchemy types in generated migrations."""
+    from facilitation.core.crypto import EncryptedText
+
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False

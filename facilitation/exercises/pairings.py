@@ -7,8 +7,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from facilitation.consent import safety
+from facilitation.consent import services as consent_services
+from facilitation.consent.models import BoundaryProfile
 from facilitation.exercises.engine.pairing import pair_round
 from facilitation.exercises.engine.pairing_types import (
+    Boundaries,
     Contact,
     ExerciseNeeds,
     EyeContact,
@@ -17,6 +21,7 @@ from facilitation.exercises.engine.pairing_types import (
     Pairing,
     PairingRequest,
     Participant,
+    PartnerPreference,
     RestReason,
     Role,
     pair_key,
@@ -77,6 +82,23 @@ def _latest_rounds(run_ids: list[int], before_round: int | None, run_id: int) ->
     ]
 
 
+def _participant(user_id: int, boundaries: dict[int, BoundaryProfile]) -> Participant:
+    """Return a person as the engine sees them, with their boundaries for this gathering."""
+    profile = boundaries.get(user_id)
+    if profile is None:
+        return Participant(id=user_id)
+    return Participant(
+        id=user_id,
+        boundaries=Boundaries(
+            contact=Contact(profile.touch),
+            eye_contact=EyeContact(profile.eye_contact),
+            preference=PartnerPreference.parse(profile.partner_preference),
+        ),
+        gender=profile.gender,
+        pairing_role=profile.pairing_role,
+    )
+
+
 def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
     """Gather who is present, their state and the history, as the engine's request."""
     present = db.session.scalars(
@@ -84,7 +106,15 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
             RunParticipant.run_id == run.id, RunParticipant.left_at.is_(None)
         )
     ).all()
-    ineligible = {p.user_id: RestReason.SITTING_OUT for p in present if p.sitting_out}
+    user_ids = [p.user_id for p in present]
+    ineligible = {
+        uid: RestReason(reason)
+        for uid, reason in consent_services.ineligibility(user_ids, run.gathering_id).items()
+    }
+    for p in present:
+        if p.sitting_out and p.user_id not in ineligible:
+            ineligible[p.user_id] = RestReason.SITTING_OUT
+    boundaries = safety.effective_boundaries(user_ids, run.gathering_id)
     run_ids = [run.id]
     if run.avoid_repeats_across_runs:
         run_ids = list(
@@ -125,9 +155,11 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
                 past_rests[user_id] += 1
     stand_in = None
     if run.odd_policy == OddPolicy.FACILITATOR and run.stand_in_id is not None:
-        stand_in = Participant(id=run.stand_in_id)
+        stand_in = _participant(
+            run.stand_in_id, safety.effective_boundaries([run.stand_in_id], run.gathering_id)
+        )
     return PairingRequest(
-        participants=tuple(Participant(id=p.user_id) for p in present),
+        participants=tuple(_participant(uid, boundaries) for uid in user_ids),
         exercise=ExerciseNeeds(
             contact=Contact(run.contact),
             eye_contact=EyeContact(run.eye_contact),
@@ -137,6 +169,7 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
         round_number=engine_round(round_index, attempt),
         odd_policy=OddPolicy(run.odd_policy),
         ineligible=ineligible,
+        do_not_pair=tuple(safety.do_not_pair_pairs(user_ids, run.gathering_id)),
         history=dict(history),
         past_rests=dict(past_rests),
         role_counts={k: dict(v) for k, v in role_counts.items()},

@@ -26,6 +26,7 @@ def server_env(app, uri: str, tmp_path, redis: bool) -> dict[str, str]:
     env = {
         "DATABASE_URL": uri,
         "SECRET_KEY": app.config["SECRET_KEY"],
+        "ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
         "FACILITATION_INSTANCE_PATH": str(tmp_path),
         "FACILITATION_SOCKETIO_CHANNEL": f"gatherwell-test-{tmp_path.name}",
         "REDIS_URL": redis_url() if redis else "",

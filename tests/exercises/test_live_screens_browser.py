@@ -30,6 +30,7 @@ def server(browser_app, tmp_path):
     env = {
         "DATABASE_URL": browser_app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": browser_app.config["SECRET_KEY"],
+        "ENCRYPTION_KEY": browser_app.config["ENCRYPTION_KEY"],
         "FACILITATION_INSTANCE_PATH": str(tmp_path),
         "REDIS_URL": "",
     }

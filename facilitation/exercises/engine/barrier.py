@@ -1,24 +1,32 @@
-"""A Tutte-Berge certificate for components where some people cannot all be placed.
+"""Certificates for components whose fast pairing is not obviously optimal.
 
-When a few people compete for scarce partners (ten want a role only three people have), the
-simple certificate of `pair_solver` fails: more people rest than parity demands. Rather than
-run the exact weighted matching on the whole component (seconds at 1,000 people), this
-module proves optimality with a *barrier*:
+**Forced repeats.** `certify_forced_repeats` accepts a pairing that places everyone but the
+cheapest person of an odd component and repeats partners only where it must: each repeat
+met once before, and their number equals what a Tutte-Berge barrier of the fresh graph
+(never-partnered pairs) proves any pairing of that size needs.
 
-* Maximise the matching on fresh pairs (never partnered before), searching from each unmatched
-  person; each failed search from a constrained person is cheap and names *inner* vertices
-  (the scarce partners). Their union X is the candidate barrier.
-* Tutte-Berge: no matching of the component misses fewer than odd(C - X) - |X| people, where
-  odd counts the odd components of the graph without X. If our fresh matching misses exactly
-  that many, and the bound holds with the same X in the graph that allows repeats too, it
-  places as many as possible and repeats nobody: levels 1 and 2 are optimal.
-* In every maximum matching, X is matched into distinct odd components and each other odd
-  component leaves exactly one person out. So the fairest conceivable rest is: cover with X
-  the components whose cheapest person is most expensive to rest (a greedy on a transversal
-  matroid), and rest the cheapest person of every other odd component. That is a lower bound
-  on level 3; if a fresh matching realises it, the component is certified.
+**Scarce partners.** When a few people compete for scarce partners (ten want a role that
+three people have), more people rest than parity demands. `certify_with_kernel` proves the
+result with a barrier X, first in the fresh graph (never-partnered pairs; it must place as
+many people as the full graph, checked with the same X), else in the full admissible graph:
 
-Anything else returns None and the caller falls back to the exact solver.
+* Maximise the matching, searching from each unmatched person, constrained people first.
+  A failed search from a constrained person is cheap and names *inner* vertices (the scarce
+  partners); their union is X. Tutte-Berge: no matching misses fewer than odd(C - X) - |X|
+  people, odd counting the odd components ("parts") of the graph without X. If ours misses
+  exactly that many, X is tight, and every maximum matching matches X into distinct odd
+  parts, leaves one person out of each other odd part and pairs everything else inside
+  its part. The optimum is a maximum matching (level 1 of the objective dominates).
+* Keep X and the small parts as they are and shrink each large part to one vertex. A large
+  odd part is worth the value of all its people minus its cheapest one, plus that one back
+  if some x in X enters it (through the least repeated edge). This *kernel* is a relaxation:
+  its optimum, found exactly by `weighted_matching` on a few dozen vertices, plus the large
+  parts' constant worth, bounds every maximum matching's score from above.
+* Realise the kernel's choice, pairing each large part internally on fresh pairs. If that
+  succeeds the score meets the bound, so the pairing is optimal on every level at once
+  (placed, repeats and their counts, fairness of rest).
+
+Anything else returns False and the caller falls back to the exact solver.
 """
 
 from __future__ import annotations
@@ -35,66 +43,17 @@ from facilitation.exercises.engine.matching import (
 )
 from facilitation.exercises.engine.objective import Objective
 from facilitation.exercises.engine.pairing_graph import CompatGraph
+from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
 _SEARCH_BUDGET = 4000  # steps a search may take before it is left unanswered
-
-
-def certify_with_barrier(
-    g: CompatGraph, obj: Objective, rng: random.Random, comp: Sequence[int], mate: list[int]
-) -> bool:
-    """Re-pair `comp` in `mate` and return True if the result is proved optimal."""
-    alive = [False] * g.n
-    for v in comp:
-        alive[v] = True
-        if mate[v] != UNMATCHED and g.count(v, mate[v]):
-            mate[mate[v]] = UNMATCHED
-            mate[v] = UNMATCHED
-    barrier: set[int] = set()
-    roots = sorted((v for v in comp if mate[v] == UNMATCHED), key=g.degree_bound)
-    for root in roots:
-        if mate[root] != UNMATCHED:
-            continue
-        others = [v for v in roots if v != root and mate[v] == UNMATCHED]
-        if short_augment(g, mate, root, others, alive, fresh_only=True):
-            continue
-        outcome = search(g, mate, root, alive, fresh_only=True, budget=_SEARCH_BUDGET)
-        if not outcome.augmented and not outcome.gave_up:
-            barrier.update(outcome.inner)
-    missed = sum(1 for v in comp if mate[v] == UNMATCHED)
-    rest_of = [v for v in comp if v not in barrier]
-    fresh_parts = g.components(rest_of, fresh_only=True)
-    odd_parts = [part for part in fresh_parts if len(part) % 2]
-    if missed != len(odd_parts) - len(barrier):
-        return False
-    all_parts = g.components(rest_of, fresh_only=False)
-    if missed != sum(len(part) % 2 for part in all_parts) - len(barrier):
-        return False
-    resting = _fairest_rest(g, obj, odd_parts, barrier)
-    for v in comp:
-        mate[v] = UNMATCHED
-        alive[v] = v not in resting
-    order = sorted((v for v in comp if alive[v]), key=lambda v: g.degree_bound(v) + rng.random())
-    greedy_match(g, order, mate, rng)
-    loose = [v for v in order if mate[v] == UNMATCHED]
-    if maximise(g, mate, loose, alive, fresh_only=True, budget=_SEARCH_BUDGET):
-        return False
-    # Levels 1 and 3 above count matched people; a facilitator stepping in while a
-    # participant rests may not be optimal, so that case goes to the exact solver.
-    helper_in = any(obj.value[v] < 0 and mate[v] != UNMATCHED for v in comp)
-    return not (helper_in and any(obj.value[v] > 0 for v in resting))
+_SMALL_PART = 40  # parts up to this size stay whole in the kernel
+_KERNEL_LIMIT = 250  # larger kernels are left to the exact solver
 
 
 def certify_forced_repeats(
     g: CompatGraph, obj: Objective, comp: Sequence[int], mate: list[int]
 ) -> bool:
-    """Return True if the component's pairing, which repeats partners, provably must.
-
-    Applies when everyone but the cheapest person of an odd component is paired (so levels
-    1 and 3 are met as in the simple certificate) and each repeated pair met only once
-    before. Then it is optimal if the number of repeats equals the number of people the
-    best fresh-only matching must leave out beyond that: a Tutte-Berge barrier of the fresh
-    graph bounds how many fresh pairs any matching can hold.
-    """
+    """Return True if the component's pairing, which repeats partners, provably must."""
     unmatched = [v for v in comp if mate[v] == UNMATCHED]
     if len(unmatched) != len(comp) % 2:
         return False
@@ -107,17 +66,14 @@ def certify_forced_repeats(
     trial = list(mate)
     for u, v in repeated:
         trial[u] = trial[v] = UNMATCHED
-    alive = [False] * g.n
-    for v in comp:
-        alive[v] = True
+    alive = _mask(g, comp)
     barrier: set[int] = set()
-    roots = sorted((v for v in comp if trial[v] == UNMATCHED), key=g.degree_bound)
-    for root in roots:
+    for root in sorted((v for v in comp if trial[v] == UNMATCHED), key=g.degree_bound):
         if trial[root] != UNMATCHED:
             continue
         outcome = search(g, trial, root, alive, fresh_only=True, budget=_SEARCH_BUDGET)
         if outcome.augmented:
-            return False  # a fresh pair more exists: fewer repeats may be possible
+            return False  # one more fresh pair exists: fewer repeats may be possible
         if not outcome.gave_up:
             barrier.update(outcome.inner)
     parts = g.components([v for v in comp if v not in barrier], fresh_only=True)
@@ -126,35 +82,156 @@ def certify_forced_repeats(
     return len(repeated) == len(pairs) - fresh_at_most
 
 
-def _fairest_rest(
-    g: CompatGraph, obj: Objective, odd_parts: Sequence[Sequence[int]], barrier: set[int]
+def certify_with_kernel(
+    g: CompatGraph,
+    obj: Objective,
+    rng: random.Random,
+    comp: Sequence[int],
+    mate: list[int],
+    fresh: bool,
+) -> bool:
+    """Re-pair `comp` in `mate` through a barrier kernel; True if proved optimal.
+
+    With `fresh`, work in the graph of never-partnered pairs, after proving that it places
+    as many people as the full graph: then the optimum repeats nobody, and the kernel bound
+    only has to hold over fresh maximum matchings.
+    """
+    alive = _mask(g, comp)
+    if fresh:
+        for v in comp:
+            if mate[v] != UNMATCHED and g.count(v, mate[v]):
+                mate[mate[v]] = mate[v] = UNMATCHED
+    barrier = _grow_barrier(g, comp, mate, alive, fresh)
+    missed = sum(1 for v in comp if mate[v] == UNMATCHED)
+    rest_of = [v for v in comp if v not in barrier]
+    parts = g.components(rest_of, fresh_only=fresh)
+    if missed != sum(len(part) % 2 for part in parts) - len(barrier):
+        return False  # not a tight barrier (or not a maximum matching): no certificate
+    if fresh:
+        every = g.components(rest_of, fresh_only=False)
+        if missed != sum(len(part) % 2 for part in every) - len(barrier):
+            return False  # repeats would place more people
+    large = [part for part in parts if len(part) > _SMALL_PART]
+    kept = [*barrier, *(v for part in parts if len(part) <= _SMALL_PART for v in part)]
+    rng.shuffle(kept)  # ties between optimal kernels go to the seeded rng
+    large_odd = [part for part in large if len(part) % 2]
+    if len(kept) + len(large_odd) > _KERNEL_LIMIT:
+        return False
+    index = {v: i for i, v in enumerate(kept)}
+    kept_alive = _mask(g, kept)
+    edges = [
+        (i, index[w], obj.pair_weight(v, w))
+        for i, v in enumerate(kept)
+        for w in g.neighbors(v, kept_alive, fresh_only=fresh)
+        if index[w] > i
+    ]
+    entries: dict[tuple[int, int], list[int]] = {}  # (x, large part) -> cheapest ways in
+    for p, part in enumerate(large_odd):
+        cheapest = min(obj.value[v] for v in part)
+        inside = set(part)
+        for x in barrier:
+            ways = [u for u in g.neighbors(x, alive, fresh_only=fresh) if u in inside]
+            if ways:
+                least = min(obj.penalty(g.count(x, u)) for u in ways)
+                entries[(x, p)] = [u for u in ways if obj.penalty(g.count(x, u)) == least]
+                weight = obj.value[x] + cheapest - least
+                edges.append((index[x], len(kept) + p, weight))
+    chosen = max_weight_matching(len(kept) + len(large_odd), edges)
+    edge_weight = {(i, j): w for i, j, w in edges}
+    bound = sum(edge_weight[(i, j)] for i, j in enumerate(chosen) if i < j)
+    bound += sum(sum(obj.value[v] for v in part) for part in large)
+    bound -= sum(min(obj.value[v] for v in part) for part in large_odd)
+    for v in comp:
+        mate[v] = UNMATCHED
+    taken: dict[int, int] = {}  # large part -> the person an x in the barrier pairs with
+    for i, j in enumerate(chosen):
+        if i < j < len(kept):
+            mate[kept[i]], mate[kept[j]] = kept[j], kept[i]
+        elif i < len(kept) <= j:
+            x, p = kept[i], j - len(kept)
+            u = rng.choice(entries[(x, p)])
+            mate[x], mate[u] = u, x
+            taken[p] = u
+    for p, part in enumerate(large_odd):
+        out = taken.get(p, min(part, key=obj.rest_key))
+        if not _pair_fresh(g, rng, [v for v in part if v != out], mate):
+            return False
+    if not all(_pair_fresh(g, rng, part, mate) for part in large if len(part) % 2 == 0):
+        return False
+    if fresh:
+        # The fresh bound covers solutions without repeats. A stepping-in facilitator paired
+        # while a participant rests might be swapped out by a repeat that places one more
+        # participant (level 1 beats level 2), so that case is left to the exact solver.
+        helper_in = any(obj.value[v] < 0 and mate[v] != UNMATCHED for v in comp)
+        someone_out = any(obj.value[v] > 0 and mate[v] == UNMATCHED for v in comp)
+        if helper_in and someone_out:
+            return False
+    # The construction meets the bound by design; checking it keeps a slip from passing
+    # for a proof (it would only send the component to the exact solver).
+    return obj.score((v, mate[v]) for v in comp if v < mate[v]) == bound
+
+
+def _mask(g: CompatGraph, vertices: Sequence[int]) -> list[bool]:
+    """Return a membership mask over all vertices."""
+    mask = [False] * g.n
+    for v in vertices:
+        mask[v] = True
+    return mask
+
+
+def _grow_barrier(
+    g: CompatGraph, comp: Sequence[int], mate: list[int], alive: Sequence[bool], fresh: bool
 ) -> set[int]:
-    """Return who rests: the cheapest of each odd part the barrier cannot cover best."""
-    cheapest = [min(part, key=obj.rest_key) for part in odd_parts]
-    part_of = {v: i for i, part in enumerate(odd_parts) for v in part}
-    everyone = [True] * g.n
-    near: dict[int, set[int]] = {i: set() for i in range(len(odd_parts))}
-    for x in barrier:
-        for w in g.neighbors(x, everyone, fresh_only=True):
-            if w in part_of:
-                near[part_of[w]].add(x)
-    owner: dict[int, int] = {}  # barrier vertex -> the odd part it is matched into
-    ranked = sorted(range(len(odd_parts)), key=lambda i: obj.rest_key(cheapest[i]), reverse=True)
-    for part in ranked:
-        if len(owner) == len(barrier):
-            break
-        _cover(part, near, owner, set())
-    covered = set(owner.values())
-    return {cheapest[i] for i in range(len(odd_parts)) if i not in covered}
+    """Augment from each unmatched vertex, constrained first; return the failed searches' inner.
 
-
-def _cover(part: int, near: dict[int, set[int]], owner: dict[int, int], seen: set[int]) -> bool:
-    """Match `part` to a barrier vertex along an augmenting path (Kuhn); True if it worked."""
-    for x in near[part]:
-        if x in seen:
+    Before searching from a constrained person, take over a scarce partner held by someone
+    with more options (same size of matching, but the search then fails within the small
+    group of people competing for the scarce partners instead of crossing the whole room).
+    """
+    barrier: set[int] = set()
+    roots = sorted((v for v in comp if mate[v] == UNMATCHED), key=g.degree_bound)
+    queue = list(roots)
+    while queue:
+        root = queue.pop(0)
+        if mate[root] != UNMATCHED:
             continue
-        seen.add(x)
-        if x not in owner or _cover(owner[x], near, owner, seen):
-            owner[x] = part
-            return True
-    return False
+        others = [v for v in queue if mate[v] == UNMATCHED]
+        if short_augment(g, mate, root, others, alive, fresh_only=fresh):
+            continue
+        freed = _take_over(g, mate, root, alive, fresh)
+        if freed != UNMATCHED:
+            queue.append(freed)
+            continue
+        outcome = search(g, mate, root, alive, fresh_only=fresh, budget=_SEARCH_BUDGET)
+        if not outcome.augmented and not outcome.gave_up:
+            barrier.update(outcome.inner)
+    return barrier
+
+
+def _take_over(
+    g: CompatGraph, mate: list[int], root: int, alive: Sequence[bool], fresh: bool
+) -> int:
+    """Pair `root` with a partner held by someone with more options; return who was freed."""
+    held = [
+        (g.degree_bound(mate[x]), x)
+        for x in g.neighbors(root, alive, fresh_only=fresh)
+        if mate[x] != UNMATCHED
+    ]
+    if not held:
+        return UNMATCHED
+    options, x = max(held)
+    if options <= g.degree_bound(root):
+        return UNMATCHED
+    freed = mate[x]
+    mate[freed] = UNMATCHED
+    mate[root], mate[x] = x, root
+    return freed
+
+
+def _pair_fresh(g: CompatGraph, rng: random.Random, people: Sequence[int], mate: list[int]) -> bool:
+    """Pair all of `people` among themselves on fresh pairs; return whether that worked."""
+    alive = _mask(g, people)
+    order = sorted(people, key=lambda v: g.degree_bound(v) + rng.random())
+    greedy_match(g, order, mate, rng)
+    loose = [v for v in order if mate[v] == UNMATCHED]
+    return not maximise(g, mate, loose, alive, fresh_only=True, budget=_SEARCH_BUDGET)

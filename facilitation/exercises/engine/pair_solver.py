@@ -14,9 +14,10 @@ then on all admissible pairs.
 no repeated partnership, it is optimal: every odd component must leave someone out, the
 one left out is the cheapest possible, and no repeat is the least possible.
 
-**Two more certificates** (`barrier`): a forced repeat (someone whose every possible
-partner is a past partner, in an even component) and a structural shortage (several people
-competing for a few scarce partners) are each proved optimal with a Tutte-Berge barrier.
+**More certificates** (`barrier`): a forced repeat (someone whose every possible partner is
+a past partner) and a structural shortage (several people competing for a few scarce
+partners, with or without repeats) are proved optimal with a Tutte-Berge barrier and, for
+the shortage, an exact solve of a small kernel that bounds every maximum matching.
 
 **Fallback.** A component without any certificate is solved exactly by maximum-weight
 matching (`weighted_matching`) with the objective's weights: ~10-20 ms at 100 people, but
@@ -26,11 +27,14 @@ Repair searches have a step budget: a search that would explore a whole dense co
 gives up and the certificates (which never trust a budgeted search's silence) decide.
 
 **Trio policy.** At most one trio, which only ever helps by placing one more person. For a
-certified component whose set-aside person forms a clean (admissible, fresh) triangle with
-a matched pair, that trio is the best possible there; otherwise every triangle through a
-vertex that some maximum matching leaves out (Gallai-Edmonds set D, the outer vertices of
-failed searches) is tried in order of an upper bound, each with an exact re-solve of the
-rest of the component. If no admissible trio exists, the odd one out rests (`no_clean_trio`).
+certified component with one person resting and no repeat, a clean (admissible, fresh)
+triangle of that person with a matched pair places everyone, the best possible there.
+Otherwise every triangle through a vertex that some maximum matching leaves out
+(Gallai-Edmonds set D, the outer vertices of failed searches) is tried in order of an upper
+bound, each with an exact re-solve of the rest of the component, within a work limit
+(`_TRIO_WORK`); past it (components beyond about 270 people) the best trio found by
+attaching a resting person to a pair is kept and the result is marked `best_effort`. If no
+admissible trio exists, the odd one out rests (`no_clean_trio`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facilitation.exercises.engine.barrier import certify_forced_repeats, certify_with_barrier
+from facilitation.exercises.engine.barrier import certify_forced_repeats, certify_with_kernel
 from facilitation.exercises.engine.matching import (
     UNMATCHED,
     greedy_match,
@@ -75,9 +79,7 @@ def solve_pairs(g: CompatGraph, obj: Objective, rng: random.Random, allow_trio: 
     exact = False
     for ci, comp in enumerate(comps):
         if not certified[ci]:
-            certified[ci] = certify_forced_repeats(g, obj, comp, mate)
-        if not certified[ci]:
-            certified[ci] = certify_with_barrier(g, obj, rng, comp, mate)
+            certified[ci] = _certify_otherwise(g, obj, rng, comp, mate)
         if not certified[ci]:
             _commit(mate, comp, exact_pairs(g, obj, rng, comp))
             exact = True
@@ -133,6 +135,21 @@ def _fast(
         if v < mate[v] and g.count(v, mate[v]) > 0:
             certified[comp_of[v]] = False
     return certified
+
+
+def _certify_otherwise(
+    g: CompatGraph, obj: Objective, rng: random.Random, comp: Sequence[int], mate: list[int]
+) -> bool:
+    """Try the certificates of `barrier` in turn; on failure leave the pairing as it was."""
+    if certify_forced_repeats(g, obj, comp, mate):
+        return True
+    saved = [mate[v] for v in comp]
+    for fresh in (True, False):
+        if certify_with_kernel(g, obj, rng, comp, mate, fresh):
+            return True
+        for v, m in zip(comp, saved, strict=True):
+            mate[v] = m
+    return False
 
 
 def _commit(mate: list[int], vertices: Sequence[int], pairs: Sequence[tuple[int, int]]) -> None:

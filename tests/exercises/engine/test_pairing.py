@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from dataclasses import replace
 
 import pytest
 
+from facilitation.exercises.engine.barrier import certify_forced_repeats
+from facilitation.exercises.engine.objective import Objective
 from facilitation.exercises.engine.pairing import can_pair, pair_blocker, pair_round
+from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.pairing_types import (
     Boundaries,
     Contact,
@@ -380,6 +384,17 @@ def test_a_repeat_is_avoided_by_resting_the_one_who_would_need_it() -> None:
 
     assert resting(result) == {1: RestReason.ODD_REST}
     assert result.repeats == 0
+
+
+def test_forced_repeat_certificate_refuses_a_needlessly_frequent_repeat() -> None:
+    # Person 1 must repeat; with drummer 3 (met once) rather than 2 (met twice), 4 takes 2.
+    room = drummer_room(6, seekers=1, drummers=2)
+    g = CompatGraph(room, [], {(1, 2): 2, (1, 3): 1})
+    obj = Objective(g, [True] * 6, [0] * 6, random.Random(0))
+    mate = [1, 0, 3, 2, 5, 4]  # vertices 0-5 are people 1-6: 1 with 2, 3 with 4, 5 with 6
+
+    assert not certify_forced_repeats(g, obj, range(6), mate)
+    assert certify_forced_repeats(g, obj, range(6), [2, 3, 0, 1, 5, 4])
 
 
 def test_same_request_gives_the_same_pairing_whatever_the_input_order() -> None:

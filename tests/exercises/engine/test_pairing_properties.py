@@ -368,6 +368,10 @@ def medium_request(rng: random.Random, n: int, policy: OddPolicy) -> PairingRequ
     for _ in range(rng.choice([0, n, 4 * n, 10 * n])):
         a, b = rng.sample(range(1, n + 1), 2)
         history[(a, b)] = rng.randint(1, 3)
+    if rng.random() < 0.4:  # a long series: most pairs have met, some several times
+        for a, b in itertools.combinations(range(1, n + 1), 2):
+            if rng.random() < 0.9:
+                history[(a, b)] = rng.randint(1, 4)
     return PairingRequest(
         participants=tuple(participants),
         exercise=ExerciseNeeds(contact=Contact(rng.choice([0, 1]))),
@@ -419,3 +423,38 @@ def test_medium_groups_match_networkx_optimum() -> None:
 
         assert key(groups_of(result), req) == key(networkx_groups(req), req), round_
     assert methods == {SolveMethod.CERTIFIED, SolveMethod.EXACT}
+
+
+def test_scarce_partners_over_many_rounds_match_networkx_optimum() -> None:
+    # Twelve people accept only one of three "drummers": shortages, then forced repeats
+    # whose counts grow, inside a room large enough for the kernel certificate to shrink
+    # the rest of the room to one vertex.
+    rng = random.Random(5)
+    wants = Boundaries(preference=PartnerPreference(PreferenceKind.ROLE, "drummer"))
+    room = [Participant(pid, wants) for pid in range(1, 13)]
+    room += [Participant(pid, pairing_role="drummer") for pid in range(13, 16)]
+    room += [Participant(pid, gender=rng.choice("fm")) for pid in range(16, 91)]
+    history: dict[tuple[int, int], int] = {}
+    rests: dict[int, int] = {}
+    methods = []
+    for round_number in range(1, 25):
+        req = PairingRequest(
+            participants=tuple(room),
+            exercise=ExerciseNeeds(),
+            seed=3,
+            round_number=round_number,
+            ineligible={rng.randint(16, 90): RestReason.SITTING_OUT},
+            history=dict(history),
+            past_rests=dict(rests),
+        )
+        result = pair_round(req)
+        methods.append(result.method)
+
+        assert key(groups_of(result), req) == key(networkx_groups(req), req), round_number
+        for group in groups_of(result):
+            pair = (min(group), max(group))
+            history[pair] = history.get(pair, 0) + 1
+        for r in result.resting:
+            if r.reason is not RestReason.SITTING_OUT:
+                rests[r.person_id] = rests.get(r.person_id, 0) + 1
+    assert methods.count(SolveMethod.CERTIFIED) >= 20
