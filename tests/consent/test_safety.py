@@ -81,11 +81,6 @@ def test_banned_and_unsigned_people_are_not_paired(app):
     run, facilitator, people = make_run(6)
     organiser = make_user(Role.ORGANISER)
     agreement = make_agreement(organiser)
-    consent.set_required(
-        organiser, db.session.get(Run, run.id).gathering, [agreement.id]
-    ) if False else None
-    from facilitation.gatherings.models import Gathering
-
     consent.set_required(organiser, db.session.get(Gathering, run.gathering_id), [agreement.id])
     for person in people[:5]:
         sign(person, agreement)
