@@ -103,6 +103,8 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
     from facilitation.accounts.views import bp as accounts_bp
+    from facilitation.consent.manage_views import bp as agreements_bp
+    from facilitation.consent.views import bp as consent_bp
     from facilitation.exercises.live_views import bp as live_bp
     from facilitation.exercises.views import bp as exercises_bp
     from facilitation.gatherings.manage_views import bp as manage_bp
@@ -115,6 +117,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(exercises_bp)
     app.register_blueprint(live_bp)
+    app.register_blueprint(consent_bp)
+    app.register_blueprint(agreements_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 64 * 1024,
     "DEFAULT_TIMEZONE": "Europe/London",
+    #: How long signatures of erased accounts are kept (the retention policy), in days.
+    "SIGNATURE_RETENTION_DAYS": 2555,
 }
 
 #: Settings read from FACILITATION_<NAME> (and a few conventional bare names).

@@ -305,6 +305,38 @@ def _apply(run: Run, transition: rounds.Transition, outcome: Outcome, *, now: da
         outcome.pairing_changed = True
 
 
+def _repair(run: Run, outcome: Outcome, *, now: datetime) -> None:
+    if run.status not in (rounds.RunStatus.RUNNING, rounds.RunStatus.PAUSED):
+        raise DomainError("no_current_phase", "Re-pair works while a round is on.")
+    pairings.pair_and_store(run, run.round_index, now=now)
+    run.version += 1
+    outcome.state_changed = outcome.pairing_changed = True
+
+
+def repair_where_present(
+    user_id: int, *, now: datetime, gathering_id: int | None = None
+) -> list[Outcome]:
+    """Re-pair at once every live round a person is in (after a ban or withdrawn consent)."""
+    stmt = (
+        sa.select(Run.id)
+        .join(RunParticipant, RunParticipant.run_id == Run.id)
+        .where(
+            RunParticipant.user_id == user_id,
+            RunParticipant.left_at.is_(None),
+            Run.status.in_([rounds.RunStatus.RUNNING.value, rounds.RunStatus.PAUSED.value]),
+        )
+    )
+    if gathering_id is not None:
+        stmt = stmt.where(Run.gathering_id == gathering_id)
+    outcomes = []
+    for run_id in db.session.scalars(stmt).all():
+        run = load_run(run_id, lock=True)
+        outcome = Outcome(run_id=run.id)
+        _repair(run, outcome, now=now)
+        outcomes.append(outcome)
+    return outcomes
+
+
 def control(
     run_id: int,
     actor: User,
@@ -334,11 +366,7 @@ def control(
     try:
         if action == "repair":
             _apply(run, rounds.tick(state, plan, now), outcome, now=now)
-            if run.status not in (rounds.RunStatus.RUNNING, rounds.RunStatus.PAUSED):
-                raise DomainError("no_current_phase", "Re-pair works while a round is on.")
-            pairings.pair_and_store(run, run.round_index, now=now)
-            run.version += 1
-            outcome.state_changed = outcome.pairing_changed = True
+            _repair(run, outcome, now=now)
         elif action == "adjust":
             if delta_s is None:
                 raise DomainError("bad_request", "Say how many seconds to add or remove.")

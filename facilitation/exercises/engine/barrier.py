@@ -48,6 +48,7 @@ from facilitation.exercises.engine.weighted_matching import max_weight_matching
 _SEARCH_BUDGET = 4000  # steps a search may take before it is left unanswered
 _SMALL_PART = 40  # parts up to this size stay whole in the kernel
 _KERNEL_LIMIT = 250  # larger kernels are left to the exact solver
+_SCARCE = 8  # people with at most this many possible partners are "very constrained"
 
 
 def certify_forced_repeats(
@@ -101,16 +102,46 @@ def certify_with_kernel(
         for v in comp:
             if mate[v] != UNMATCHED and g.count(v, mate[v]):
                 mate[mate[v]] = mate[v] = UNMATCHED
-    barrier = _grow_barrier(g, comp, mate, alive, fresh)
+    searched = _grow_barrier(g, comp, mate, alive, fresh)
     missed = sum(1 for v in comp if mate[v] == UNMATCHED)
-    rest_of = [v for v in comp if v not in barrier]
-    parts = g.components(rest_of, fresh_only=fresh)
-    if missed != sum(len(part) % 2 for part in parts) - len(barrier):
-        return False  # not a tight barrier (or not a maximum matching): no certificate
-    if fresh:
-        every = g.components(rest_of, fresh_only=False)
-        if missed != sum(len(part) % 2 for part in every) - len(barrier):
-            return False  # repeats would place more people
+    # Tutte-Berge holds for any X, so a second candidate is free to try: everyone the
+    # searches named plus every partner of a very constrained person (a scarce partner may
+    # hold a person with no other option, so no search starts next to it).
+    scarce = {
+        w
+        for v in comp
+        if g.degree_bound(v) <= _SCARCE
+        for w in g.neighbors(v, alive, fresh_only=fresh)
+    }
+    for barrier in (searched, searched | scarce):
+        rest_of = [v for v in comp if v not in barrier]
+        parts = g.components(rest_of, fresh_only=fresh)
+        tight = missed == sum(len(part) % 2 for part in parts) - len(barrier)
+        if tight and fresh:  # the full graph must not place more people either
+            every = g.components(rest_of, fresh_only=False)
+            tight = missed == sum(len(part) % 2 for part in every) - len(barrier)
+        if not tight:
+            continue
+        saved = [mate[v] for v in comp]
+        if _solve_kernel(g, obj, rng, comp, mate, barrier, parts, fresh):
+            return True
+        for v, m in zip(comp, saved, strict=True):
+            mate[v] = m
+    return False  # no tight barrier, or its kernel could not be realised
+
+
+def _solve_kernel(
+    g: CompatGraph,
+    obj: Objective,
+    rng: random.Random,
+    comp: Sequence[int],
+    mate: list[int],
+    barrier: set[int],
+    parts: Sequence[Sequence[int]],
+    fresh: bool,
+) -> bool:
+    """Solve the kernel of a tight barrier exactly and realise it; True if it meets the bound."""
+    alive = _mask(g, comp)
     large = [part for part in parts if len(part) > _SMALL_PART]
     kept = [*barrier, *(v for part in parts if len(part) <= _SMALL_PART for v in part)]
     rng.shuffle(kept)  # ties between optimal kernels go to the seeded rng
