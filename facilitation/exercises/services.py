@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.consent import safety
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.exercises import pairings
 from facilitation.exercises.builtin import BUILTINS
@@ -40,6 +41,7 @@ CONTROL_ACTIONS = (
     "repair",
     "end",
 )
+BANNED_MESSAGE = "You cannot join this exercise. Please speak to an organiser."
 JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -223,6 +225,8 @@ def join_run(
     """Mark someone present in a run (again); they are paired from the next round."""
     if run.status == rounds.RunStatus.ENDED:
         raise DomainError("run_ended", "This exercise has ended.")
+    if safety.banned_user_ids([user.id]):
+        raise DomainError("banned", BANNED_MESSAGE)
     participant = _participant(run, user.id)
     if participant is None:
         participant = RunParticipant(

@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from facilitation.accounts.models import User
+from facilitation.consent.safety import banned_user_ids
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.exercises import broadcast, rooms, services, snapshots
@@ -63,6 +64,8 @@ def _identify(auth: Any) -> Connection:
         if not services.may_facilitate(current_user, gathering):
             raise _refuse("not_a_facilitator", "Only this gathering's facilitators can do that.")
         return Connection(run.id, FACILITATOR, current_user.id)
+    if banned_user_ids([current_user.id]):
+        raise _refuse("banned", services.BANNED_MESSAGE)
     return Connection(run.id, PARTICIPANT, current_user.id)
 
 

@@ -228,6 +228,25 @@ def test_actions_on_an_ended_run_answer_run_ended(app, room):
     for event in ("sit_out", "signal_support", "leave_run", "join_run"):
         assert phone.emit(event, {}, namespace=NS, callback=True)["error"] == "run_ended", event
     answer = console.emit(
-        "control_run", {"action": "next_phase", "command_id": command()}, namespace=NS, callback=True
+        "control_run",
+        {"action": "next_phase", "command_id": command()},
+        namespace=NS,
+        callback=True,
     )
     assert answer["error"] == "run_ended"
+
+
+def test_a_banned_person_is_refused_neutrally(app, room):
+    from facilitation.consent import safety
+
+    run, _, people = room
+    organiser = make_user(Role.ORGANISER)
+    safety.ban(organiser, people[0], "reason nobody else sees", now=utcnow())
+    db.session.commit()
+    assert not connect(app, people[0], run_id=run.id).is_connected(NS)
+    from facilitation.core.errors import DomainError
+    from facilitation.exercises import services
+
+    with pytest.raises(DomainError) as err:
+        services.join_run(db.session.get(Run, run.id), people[0], now=utcnow())
+    assert err.value.code == "banned" and "reason" not in err.value.message
