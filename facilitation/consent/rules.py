@@ -157,3 +157,12 @@ def valid_preference(text: str) -> bool:
     if text in {"any", "same_gender"}:
         return True
     return text.startswith("role:") and 0 < len(text[5:].strip()) <= 40
+
+
+def changed_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """Return the lines that differ between two texts as ('-' or '+', line) pairs, in order."""
+    result = []
+    for line in difflib.ndiff(old.splitlines(), new.splitlines()):
+        if line[:2] in ("- ", "+ ") and line[2:].strip():
+            result.append((line[0], line[2:]))
+    return result

@@ -11,10 +11,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from facilitation.consent import safety
+from facilitation.consent import rules, safety
 from facilitation.consent import services as consent
 from facilitation.consent.forms import BoundariesForm, DoNotPairForm, SensitiveForm, SignForm
-from facilitation.consent.models import Agreement, DoNotPairRequest, SensitiveNote, Signature
+from facilitation.consent.models import (
+    Agreement,
+    AgreementVersion,
+    DoNotPairRequest,
+    SensitiveNote,
+    Signature,
+)
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, show_error
@@ -118,6 +124,15 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
             if gathering_id:
                 return redirect(url_for("consent.gathering_agreements", gathering_id=gathering_id))
             return redirect(url_for("consent.show_signature", signature_id=signature.id))
+    previous = db.session.scalars(
+        sa.select(Signature)
+        .where(Signature.user_id == current_user.id, Signature.agreement_version_id != version.id)
+        .join(Signature.version)
+        .where(AgreementVersion.agreement_id == agreement.id)
+        .order_by(Signature.signed_at.desc())
+        .limit(1)
+    ).first()
+    changes = rules.changed_lines(previous.version.body_md, version.body_md) if previous else []
     form.version_id.data = str(version.id)
     form.shown_sha256.data = version.sha256
     form.viewed_token.data = _viewed_serializer().dumps(
@@ -129,6 +144,8 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
         version=version,
         form=form,
         gathering_id=gathering_id,
+        previous=previous,
+        changes=changes,
         name_mismatch=any("differs from your account name" in e for e in form.typed_name.errors),
     ), (400 if form.errors else 200)
 

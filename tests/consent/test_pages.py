@@ -213,3 +213,18 @@ def test_only_allowed_reads_are_logged_and_secrets_never_leak(client, auth, worl
         if label == "another participant":
             assert world["attendee"].email not in page  # the other person is never told
         auth.logout()
+
+
+def test_resigning_after_a_material_change_shows_what_changed(client, signer):
+    organiser = make_user(Role.ORGANISER)
+    agreement = make_agreement(organiser, body="Rule one.\nRule two.")
+    db.session.commit()
+    sign_form(client, agreement)
+    consent.edit_agreement(
+        organiser, agreement, "Consent", "Rule one.\nRule three.", "material", "Rule two replaced",
+        now=utcnow(),
+    )  # fmt: skip
+    db.session.commit()
+    page = client.get(f"/agreements/{agreement.id}/sign").get_data(as_text=True)
+    assert "You signed version 1" in page and "Rule two replaced" in page
+    assert '<li class="removed">' in page and "Rule three." in page
