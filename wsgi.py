@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from facilitation import create_app
 from facilitation.exercises.sockets import ensure_ticker
@@ -19,6 +20,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Serving on http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
     ensure_ticker(app)
+    # Everything loaded so far lives as long as the process: keep it out of the collector's
+    # full passes, which would otherwise pause pairing and broadcasts.
+    gc.freeze()
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
 
 

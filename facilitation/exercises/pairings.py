@@ -36,7 +36,11 @@ from facilitation.exercises.models import (
 from facilitation.extensions import db
 
 #: Rest reasons the engine decides; they count towards the fair rest rotation.
-ENGINE_RESTS = {RestReason.ODD_REST.value, RestReason.NO_CLEAN_TRIO.value}
+ENGINE_RESTS = {
+    RestReason.ODD_REST.value,
+    RestReason.NO_CLEAN_TRIO.value,
+    RestReason.NO_COMPATIBLE_PARTNER.value,
+}
 
 
 def engine_round(round_index: int, attempt: int) -> int:
