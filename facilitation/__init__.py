@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
     from facilitation.accounts.views import bp as accounts_bp
     from facilitation.consent.manage_views import bp as agreements_bp
+    from facilitation.consent.safety_views import bp as safety_bp
     from facilitation.consent.views import bp as consent_bp
     from facilitation.exercises.live_views import bp as live_bp
     from facilitation.exercises.views import bp as exercises_bp
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(live_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(safety_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."
