@@ -69,6 +69,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     login_manager.init_app(app)
     csrf.init_app(app)
+    # Handlers must be registered before init_app, or a second app in one process gets none.
+    from facilitation.exercises import sockets  # noqa: F401
+
     socketio.init_app(
         app,
         message_queue=app.config.get("REDIS_URL"),
@@ -83,7 +86,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
 
     from facilitation import cli
-    from facilitation.exercises import sockets  # noqa: F401  (registers the live handlers)
     from facilitation.messaging.services import install_session_hooks
 
     cli.register(app)

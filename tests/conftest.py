@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from facilitation import create_app
 from facilitation.core import crypto
+from facilitation.exercises import sockets
 from facilitation.extensions import db
 from tests import factories
 from tests.services import postgres_admin_url, postgres_or_skip
@@ -107,6 +108,7 @@ def app(database_uri: str, instance_dir: str) -> Iterator[Flask]:
         db.session.remove()
         _empty_all_tables(app)
         db.engine.dispose()
+    sockets._connections.clear()  # ids restart with every test; forget this test's sockets
 
 
 @pytest.fixture

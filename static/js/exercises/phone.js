@@ -21,7 +21,11 @@
     };
     notice(reasons[err.code] || err.message || "Cannot connect to the exercise.");
   });
-  live.on("removed", function () { notice("You have left this exercise."); });
+  live.on("removed", function (data) {
+    live.socket.disconnect();
+    notice(data && data.reason === "banned" ? "You cannot take part in this exercise. Please speak to an organiser."
+      : "You are not paired while your consent is withdrawn. You can sign again at any time.");
+  });
   live.on("your_pairing", function (data) { mine = data; render(); });
   live.on("state", function () { render(); keepAwake(); });
 
