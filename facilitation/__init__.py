@@ -104,6 +104,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
+    from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
     from facilitation.consent.manage_views import bp as agreements_bp
     from facilitation.consent.safety_views import bp as safety_bp
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consent_bp)
     app.register_blueprint(agreements_bp)
     app.register_blueprint(safety_bp)
+    app.register_blueprint(privacy_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."
