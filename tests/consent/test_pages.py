@@ -228,3 +228,22 @@ def test_resigning_after_a_material_change_shows_what_changed(client, signer):
     page = client.get(f"/agreements/{agreement.id}/sign").get_data(as_text=True)
     assert "You signed version 1" in page and "Rule two replaced" in page
     assert '<li class="removed">' in page and "Rule three." in page
+
+
+def test_no_route_edits_a_signed_version(client, auth):
+    organiser = make_user(Role.ORGANISER)
+    agreement = make_agreement(organiser, body="Original words.")
+    sign(make_user(), agreement)
+    db.session.commit()
+    auth.login(organiser)
+    form = {"title": "Consent", "kind": "consent_safety", "body_md": "Sneaky new words."}
+    response = client.post(f"/manage/agreements/{agreement.id}", data=form)
+    assert response.status_code == 400
+    assert "Say whether the change is minor" in response.get_data(as_text=True)
+    db.session.expire_all()
+    versions = consent.latest_version(agreement), agreement.versions
+    assert [v.body_md for v in versions[1]] == ["Original words."]
+    minor = client.post(f"/manage/agreements/{agreement.id}", data={**form, "change_kind": "minor"})
+    assert minor.status_code == 302
+    db.session.expire_all()
+    assert [v.body_md for v in agreement.versions] == ["Original words.", "Sneaky new words."]
