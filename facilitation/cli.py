@@ -44,6 +44,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_organiser)
     app.cli.add_command(send_unsent_mail)
+    app.cli.add_command(purge_signatures)
 
 
 def _logins_path() -> Path:
@@ -157,3 +158,14 @@ def send_unsent_mail() -> None:
     from facilitation.messaging.services import retry_unsent
 
     click.echo(f"Tried {retry_unsent()} message(s).")
+
+
+@click.command("purge-signatures")
+def purge_signatures() -> None:
+    """Delete erased people's signatures older than the retention period (run daily)."""
+    from facilitation.accounts.privacy import purge_expired_signatures
+
+    days = int(current_app.config["SIGNATURE_RETENTION_DAYS"])
+    count = purge_expired_signatures(utcnow(), days)
+    db.session.commit()
+    click.echo(f"Deleted {count} signature(s) older than {days} days of erased accounts.")

@@ -69,3 +69,9 @@ def test_create_organiser_with_a_weak_password_fails_clearly(app):
     )
     assert result.exit_code != 0
     assert "at least 10 characters" in result.output
+
+
+def test_purge_signatures_command_runs(app):
+    result = app.test_cli_runner().invoke(args=["purge-signatures"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 0 signature(s) older than 2555 days" in result.output
