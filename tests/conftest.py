@@ -99,38 +99,35 @@ def _empty_all_tables(app: Flask) -> None:
                 conn.execute(table.delete())
 
 
-@pytest.fixture
-def app(database_uri: str, instance_dir: str) -> Iterator[Flask]:
-    """Give an app bound to a migrated database that is emptied after each test."""
-    app = create_app(_test_config(database_uri, instance_dir))
+def _app_on(uri: str, instance_dir: str, *, empty_after: bool) -> Iterator[Flask]:
+    """Yield an app in its context on ``uri``; afterwards empty the tables and forget sockets."""
+    app = create_app(_test_config(uri, instance_dir))
     with app.app_context():
         yield app
         db.session.remove()
-        _empty_all_tables(app)
+        if empty_after:
+            _empty_all_tables(app)
         db.engine.dispose()
     sockets._connections.clear()  # ids restart with every test; forget this test's sockets
 
 
 @pytest.fixture
+def app(database_uri: str, instance_dir: str) -> Iterator[Flask]:
+    """Give an app bound to a migrated database that is emptied after each test."""
+    yield from _app_on(database_uri, instance_dir, empty_after=True)
+
+
+@pytest.fixture
 def pg_app(postgres_uri: str, instance_dir: str) -> Iterator[Flask]:
     """Give an app on PostgreSQL only, for tests that share the database with child servers."""
-    app = create_app(_test_config(postgres_uri, instance_dir))
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_all_tables(app)
-        db.engine.dispose()
+    yield from _app_on(postgres_uri, instance_dir, empty_after=True)
 
 
 @pytest.fixture
 def browser_app(tmp_path: Path, instance_dir: str) -> Iterator[Flask]:
     """Give an app on its own SQLite file, which a child server process shares."""
     uri = _migrated(f"sqlite:///{tmp_path / 'browser.sqlite3'}", instance_dir)
-    app = create_app(_test_config(uri, instance_dir))
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    yield from _app_on(uri, instance_dir, empty_after=False)
 
 
 @pytest.fixture
