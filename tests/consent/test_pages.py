@@ -126,8 +126,10 @@ def world(app):
     safety.save_sensitive(attendee, "Mum 0700", "Asthma", now=utcnow())
     safety.add_do_not_pair(attendee, other_participant.email, now=utcnow())
     signature = sign(attendee, make_agreement(organiser))
+    report = safety.report_incident(attendee, "Someone ignored my no at the circle.", now=utcnow())
     db.session.commit()
     return {
+        "report_id": report.id,
         "gathering_id": run.gathering_id,
         "attendee": attendee,
         "signature_id": signature.id,
@@ -142,6 +144,13 @@ def world(app):
     }
 
 
+EVERYONE_LOGGED_IN = {
+    "participant",
+    "another participant",
+    "facilitator of another gathering",
+    "facilitator",
+    "organiser",
+}
 ALLOWED = {
     # (method, path template): who may (others get 302 to log-in when anonymous, else 403/404)
     ("POST", "/manage/gatherings/{g}/participants/{a}/notes"): {"facilitator", "organiser"},
@@ -151,6 +160,11 @@ ALLOWED = {
     ("GET", "/manage/agreements"): {"organiser"},
     ("GET", "/manage/agreements/new"): {"organiser"},
     ("GET", "/manage/gatherings/{g}/agreements"): {"organiser"},
+    ("GET", "/manage/reports"): {"organiser"},
+    ("GET", "/manage/reports/{r}"): {"organiser"},
+    ("GET", "/manage/bans"): {"organiser"},
+    ("GET", "/report-a-concern"): EVERYONE_LOGGED_IN,
+    ("GET", "/account/my-data"): EVERYONE_LOGGED_IN,
     ("GET", "/account/private-notes"): {
         "participant",
         "another participant",
@@ -178,7 +192,12 @@ ALLOWED = {
 @pytest.mark.parametrize("route", sorted(ALLOWED), ids=lambda r: f"{r[0]} {r[1]}")
 def test_authorization_matrix(client, auth, world, route):
     method, template = route
-    path = template.format(g=world["gathering_id"], a=world["attendee"].id, s=world["signature_id"])
+    path = template.format(
+        g=world["gathering_id"],
+        a=world["attendee"].id,
+        s=world["signature_id"],
+        r=world["report_id"],
+    )
     for label, person in world["who"].items():
         if person is not None:
             auth.login(person)
