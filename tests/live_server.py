@@ -116,7 +116,14 @@ class LiveClient:
         )
 
     def call(self, event: str, payload: dict | None = None, timeout: float = 10) -> dict:
-        """Emit an event and return the server's acknowledgement."""
+        """Emit an event once the namespace is connected; return the acknowledgement.
+
+        The server sends snapshots from its connect handler, just before the namespace's
+        CONNECT ack; the browser client buffers until the ack, and so does this helper.
+        """
+        deadline = time.monotonic() + timeout
+        while "/live" not in self.client.namespaces and time.monotonic() < deadline:
+            time.sleep(0.02)
         return self.client.call(event, payload or {}, namespace="/live", timeout=timeout)
 
     def received(self, name: str) -> list[dict]:

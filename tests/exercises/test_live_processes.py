@@ -103,6 +103,7 @@ def test_server_killed_mid_phase_resumes_at_the_right_second(
 
     server.kill()
     seen = len(phone.received("run_state"))
+    seen_console = len(console.received("run_state"))
     seen_pairings = len(phone.received("your_pairing"))
     restarted = ServerProcess(env, port=server.port, log_dir=tmp_path).start()
     started.append(restarted)
@@ -118,6 +119,10 @@ def test_server_killed_mid_phase_resumes_at_the_right_second(
         "your_pairing", lambda p: len(phone.received("your_pairing")) > seen_pairings
     )
     assert again["pairing_id"] == pairing["pairing_id"] and again["spot"] == pairing["spot"]
+    # The console, too, is back once its fresh snapshot has arrived.
+    console.wait_for(
+        "run_state", lambda s: len(console.received("run_state")) > seen_console, timeout=15
+    )
     assert console.call("control_run", {"action": "next_phase", "command_id": command()})["ok"]
     phone.wait_for("run_state", lambda s: s["phase_index"] == 1)
     db.session.expire_all()
