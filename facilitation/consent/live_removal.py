@@ -71,7 +71,7 @@ def remove_from_live_runs(
                 outcome.state_changed = True
                 logger.info("run %s not re-paired after removing %s: %s", run.id, user_id, err.code)
         participant.left_at = now
-        outcome.removed_user_ids.append(user_id)
+        outcome.personal_user_ids.append(user_id)
         outcomes.append(outcome)
     db.session.flush()
     logger.info("account %s taken out of %s live runs", user_id, len(outcomes))

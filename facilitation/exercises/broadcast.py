@@ -66,5 +66,13 @@ def after_change(outcome: Outcome) -> None:
         emit_run_state(run, rooms.run_room(run.id))
     if outcome.pairing_changed:
         emit_pairings(run)
+    elif outcome.personal_user_ids:
+        for user_id, payload in snapshots.your_pairings(run, outcome.personal_user_ids).items():
+            socketio.emit(
+                "your_pairing",
+                payload,
+                to=rooms.participant_room(run.id, user_id),
+                namespace=rooms.NAMESPACE,
+            )
     if outcome.state_changed or outcome.pairing_changed or outcome.support_changed:
         emit_facilitator_view(run)

@@ -53,7 +53,8 @@ class Outcome:
     state_changed: bool = False
     pairing_changed: bool = False
     support_changed: bool = False
-    removed_user_ids: list[int] = field(default_factory=list)
+    #: People whose own pairing snapshot changed (sent to their phones only).
+    personal_user_ids: list[int] = field(default_factory=list)
     result: dict[str, object] = field(default_factory=dict)
 
 

@@ -186,9 +186,7 @@ def request_snapshot(connection: Connection, payload: dict[str, Any]):  # type: 
 def _participant_change(connection: Connection, change: Callable[[Run, User], Any]):  # type: ignore[no-untyped-def]
     run, user = _run(connection), _user(connection)
     change(run, user)
-    db.session.flush()
-    emit("your_pairing", snapshots.your_pairing(run, user.id))
-    return services.Outcome(run_id=run.id, support_changed=True), {}
+    return services.Outcome(run_id=run.id, support_changed=True, personal_user_ids=[user.id]), {}
 
 
 @live_event("join_run", PARTICIPANT)
