@@ -14,6 +14,8 @@ from flask import Flask, current_app
 
 from facilitation.accounts import services as accounts
 from facilitation.accounts.models import Role, User
+from facilitation.consent import services as consent
+from facilitation.exercises import services as exercises
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.extensions import db
@@ -36,6 +38,18 @@ DEMO_DESCRIPTION = """An evening of **eye-gazing** and **heart-sharing** in rota
 - Closing circle
 
 No touch is involved. You can sit out any round, no reason needed.
+"""
+
+
+DEMO_AGREEMENT = """We meet with care. By signing I agree that:
+
+1. **My no is welcome, and so is yours.** I can sit out any exercise or round, without giving a
+   reason, and I respect anyone else who does.
+2. **No touch without a clear yes.** Exercises say what contact they involve; I stay within my
+   own boundaries and my partner's.
+3. **What is shared here stays here.** I do not repeat others' stories or name them outside.
+4. **I ask for support when I need it**, and the facilitators will come quietly.
+5. **No photos or recordings** of anyone without their explicit consent.
 """
 
 
@@ -99,6 +113,12 @@ def seed_demo() -> None:
         now=now,
     )
     gatherings.publish(organiser, one, now=now)
+    agreement = consent.create_agreement(
+        organiser, "Consent and safety agreement", "consent_safety", DEMO_AGREEMENT, now=now
+    )
+    consent.set_required(organiser, one, [agreement.id])
+    builtin = exercises.ensure_builtin_exercises(now=now)[0]
+    exercises.create_run(facilitator, one, builtin, now=now, rounds_override=3)
     circle = gatherings.Details(
         title="Tuesday sharing circle",
         timezone=tz,

@@ -6,6 +6,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.consent.models import Agreement
+from facilitation.exercises.models import Run
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, Series
 from tests.factories import make_user
@@ -22,6 +24,8 @@ def test_seed_demo_creates_the_demo_organisation_once(app):
     gatherings = db.session.scalar(sa.select(sa.func.count(Gathering.id)))
     assert db.session.scalar(sa.select(sa.func.count(Series.id))) == 1
     assert gatherings == 11
+    assert db.session.scalar(sa.select(sa.func.count(Run.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Agreement.id))) == 1
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0
     assert logins[0]["password"] in second.output
