@@ -83,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
     _register_errors(app)
+    _register_favicon(app)
     _register_template_helpers(app)
 
     from facilitation import cli
@@ -133,6 +134,12 @@ def _register_blueprints(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_favicon(app: Flask) -> None:
+    @app.route("/favicon.ico")
+    def favicon():  # type: ignore[no-untyped-def]
+        return app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
 
 
 def _register_errors(app: Flask) -> None:
