@@ -1,15 +1,28 @@
-"""Entry point: ``app`` for WSGI servers; ``python wsgi.py`` runs the Socket.IO server."""
+"""Entry point: ``app`` for WSGI servers; ``python wsgi.py`` runs the Socket.IO server.
+
+``python wsgi.py`` serves under gevent (chosen by measurement, see docs/benchmarks.md), so the
+standard library is monkey-patched first, before anything else is imported.
+``FACILITATION_ASYNC_MODE=threading`` serves with threads instead.
+"""
 
 from __future__ import annotations
 
-import argparse
-import gc
+import os
 
-from facilitation import create_app
-from facilitation.exercises.sockets import ensure_ticker
-from facilitation.extensions import socketio
+ASYNC_MODE = os.environ.get("FACILITATION_ASYNC_MODE", "gevent")
+if __name__ == "__main__" and ASYNC_MODE == "gevent":
+    from gevent import monkey
 
-app = create_app()
+    monkey.patch_all()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+
+from facilitation import create_app  # noqa: E402
+from facilitation.exercises.sockets import ensure_ticker  # noqa: E402
+from facilitation.extensions import socketio  # noqa: E402
+
+app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE} if __name__ == "__main__" else None)
 
 
 def main() -> None:
@@ -18,7 +31,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
-    print(f"Serving on http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    print(f"Serving on http://{args.host}:{args.port} ({ASYNC_MODE})  (Ctrl+C to stop)", flush=True)
     ensure_ticker(app)
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which would otherwise pause pairing and broadcasts.
