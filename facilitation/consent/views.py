@@ -91,6 +91,8 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     version = consent.latest_version(agreement)
     gathering_id = request.values.get("gathering", type=int)
+    if gathering_id is not None and db.session.get(Gathering, gathering_id) is None:
+        gathering_id = None  # a stale or made-up link: sign without the gathering context
     form = SignForm()
     if form.validate_on_submit():
         try:

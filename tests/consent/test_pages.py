@@ -266,3 +266,25 @@ def test_no_route_edits_a_signed_version(client, auth):
     assert minor.status_code == 302
     db.session.expire_all()
     assert [v.body_md for v in agreement.versions] == ["Original words.", "Sneaky new words."]
+
+
+def test_a_made_up_gathering_in_the_signing_link_is_ignored_safely(client, signer):
+    agreement = make_agreement()
+    db.session.commit()
+    page = client.get(f"/agreements/{agreement.id}/sign?gathering=987654").get_data(as_text=True)
+    hidden = dict(
+        re.findall(
+            r'name="(version_id|shown_sha256|viewed_token)" type="hidden" value="([^"]*)"', page
+        )
+    )
+    response = client.post(
+        f"/agreements/{agreement.id}/sign?gathering=987654",
+        data={
+            **hidden,
+            "typed_name": "Sam Rivers",
+            "signature": data_url(signed()),
+            "consent": "y",
+        },
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Signature.gathering_id)) is None
