@@ -7,7 +7,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install lint format bench serve migrate
+.PHONY: run test install lint format bench bench-live migrate
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/pairing_bench.py
+
+## The live fan-out and memory benchmark (PostgreSQL; about 25 minutes with --repeat 3).
+bench-live: install
+	$(BIN)/python benchmarks/fanout_bench.py --sizes 100,500,1000 --modes threading,gevent
 
 ## Make a migration after a model change: make migrate MESSAGE="what changed"
 migrate: install
