@@ -15,9 +15,9 @@ from flask import Flask, current_app
 from facilitation.accounts import services as accounts
 from facilitation.accounts.models import Role, User
 from facilitation.consent import services as consent
-from facilitation.exercises import services as exercises
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
+from facilitation.exercises import services as exercises
 from facilitation.extensions import db
 from facilitation.gatherings import services as gatherings
 

@@ -37,11 +37,11 @@ def emit_pairings(run: Run) -> None:
         )
 
 
-def emit_facilitator_view(run: Run) -> None:
+def emit_facilitator_view(run: Run, *, with_preview: bool = True) -> None:
     """Send the facilitators' private view."""
     socketio.emit(
         "facilitator_view",
-        snapshots.facilitator_view(run),
+        snapshots.facilitator_view(run, with_preview=with_preview),
         to=rooms.facilitators_room(run.id),
         namespace=rooms.NAMESPACE,
     )
@@ -75,4 +75,6 @@ def after_change(outcome: Outcome) -> None:
                 namespace=rooms.NAMESPACE,
             )
     if outcome.state_changed or outcome.pairing_changed or outcome.support_changed:
-        emit_facilitator_view(run)
+        # A phase change alone cannot change the next pairing: skip the costly preview then.
+        people_changed = outcome.pairing_changed or outcome.support_changed
+        emit_facilitator_view(run, with_preview=people_changed)

@@ -250,3 +250,22 @@ def test_a_banned_person_is_refused_neutrally(app, room):
     with pytest.raises(DomainError) as err:
         services.join_run(db.session.get(Run, run.id), people[0], now=utcnow())
     assert err.value.code == "banned" and "reason" not in err.value.message
+
+
+def test_the_costly_preview_is_sent_only_when_people_change(app, room):
+    run, facilitator, people = room
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    phone = connect(app, people[0], run_id=run.id)
+    console.emit("control_run", {"action": "start", "command_id": command()}, namespace=NS)
+    clear(console)
+    sockets.tick_once(utcnow() + timedelta(seconds=31))  # a phase change only
+    assert "preview" not in latest(console, "facilitator_view")
+    clear(console)
+    phone.emit("sit_out", {}, namespace=NS, callback=True)  # who can be paired changed
+    view = latest(console, "facilitator_view")
+    assert view["preview"] is not None
+    assert all(
+        people[0].display_name not in m["name"]
+        for g in view["preview"]["groups"]
+        for m in g["members"]
+    )

@@ -87,7 +87,7 @@
       li.textContent = r.name + ": " + (REASONS[r.reason] || r.reason);
       resting.appendChild(li);
     });
-    fillPairs($("preview"), v.preview ? v.preview.groups : []);
+    if ("preview" in v) { fillPairs($("preview"), v.preview ? v.preview.groups : []); }
     var list = $("support-list");
     list.textContent = "";
     v.support.forEach(function (s) {
