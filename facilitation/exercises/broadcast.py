@@ -64,6 +64,9 @@ def after_change(outcome: Outcome) -> None:
         return
     if outcome.state_changed:
         emit_run_state(run, rooms.run_room(run.id))
+        # Under gevent the frames just queued go out only when this greenlet yields: let the
+        # phones' writers run before building anything else.
+        socketio.sleep(0)
     if outcome.pairing_changed:
         emit_pairings(run)
     elif outcome.personal_user_ids:
