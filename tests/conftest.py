@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,14 +53,27 @@ def instance_dir() -> Iterator[str]:
         yield path
 
 
-def _create_postgres_database(name: str) -> str:
-    admin = postgres_admin_url()
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+def _admin(statement: str) -> None:
+    engine = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(statement))
     engine.dispose()
-    return re.sub(r"/[^/]*$", f"/{name}", admin)
+
+
+def _create_postgres_database(name: str) -> str:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    return re.sub(r"/[^/]*$", f"/{name}", postgres_admin_url())
+
+
+@contextmanager
+def _postgres_database(name: str, instance_dir: str) -> Iterator[str]:
+    """Create and migrate a PostgreSQL database for this run; drop it afterwards."""
+    uri = _migrated(_create_postgres_database(name), instance_dir)
+    try:
+        yield uri
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _migrated(uri: str, instance_dir: str) -> str:
@@ -73,19 +87,22 @@ def _migrated(uri: str, instance_dir: str) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> str:
+def database_uri(request: pytest.FixtureRequest, instance_dir: str) -> Iterator[str]:
     """Give a freshly migrated database of each backend, once per test run."""
     if request.param == "sqlite":
-        return _migrated(f"sqlite:///{Path(instance_dir) / 'test.sqlite3'}", instance_dir)
+        yield _migrated(f"sqlite:///{Path(instance_dir) / 'test.sqlite3'}", instance_dir)
+        return
     postgres_or_skip()
-    return _migrated(_create_postgres_database(f"gatherwell_test_{os.getpid()}"), instance_dir)
+    with _postgres_database(f"gatherwell_test_{os.getpid()}", instance_dir) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")
-def postgres_uri(instance_dir: str) -> str:
+def postgres_uri(instance_dir: str) -> Iterator[str]:
     """Give a migrated PostgreSQL database for tests that run real server processes."""
     postgres_or_skip()
-    return _migrated(_create_postgres_database(f"gatherwell_live_{os.getpid()}"), instance_dir)
+    with _postgres_database(f"gatherwell_live_{os.getpid()}", instance_dir) as uri:
+        yield uri
 
 
 def _empty_all_tables(app: Flask) -> None:
