@@ -1,25 +1,20 @@
-"""Take a person out of live runs (after a ban or withdrawn consent) and keep banned people out."""
+"""Take a banned person out of live runs: re-pair, mark them gone, tell and disconnect phones."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from facilitation.accounts.models import User
 from facilitation.consent import safety
-from facilitation.core.errors import DomainError
-from facilitation.exercises import broadcast, pairings, rooms, services
+from facilitation.exercises import broadcast, rooms, services, sockets
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db, socketio
 
 logger = logging.getLogger(__name__)
-
-LIVE_STATUSES = (rounds.RunStatus.RUNNING.value, rounds.RunStatus.PAUSED.value)
 
 
 def is_banned(user: Any) -> bool:
@@ -29,21 +24,19 @@ def is_banned(user: Any) -> bool:
     return safety.active_ban(user.email, user.id) is not None
 
 
-def _paired_now(run: Run, user_id: int) -> bool:
-    current = pairings.current_round(run)
-    return current is not None and any(m.user_id == user_id for m in current.members)
-
-
 def remove_from_live_runs(
-    user_id: int, actor: User, *, now: datetime, gathering_id: int | None = None
+    user_id: int, *, now: datetime, gathering_id: int | None = None
 ) -> list[services.Outcome]:
     """Re-pair the live rounds a person is paired in, then mark them gone from unfinished runs.
 
-    Call it before the commit, once the ban (or withdrawal) is flushed, so the re-pair already
-    leaves them out (resting with the reason ``banned``). ``actor`` must be allowed to control
-    the runs (an organiser); where a re-pair is refused (no phase on, say) they are still marked
-    gone. Returns one outcome per run touched, for :func:`announce_removal` after the commit.
+    Call it before the commit, once the ban is flushed, so the re-pair already leaves them out
+    (resting with the reason ``banned``). Returns one outcome per run touched, for
+    :func:`announce_removal` after the commit.
     """
+    repaired = {
+        o.run_id: o
+        for o in services.repair_where_present(user_id, now=now, gathering_id=gathering_id)
+    }
     stmt = (
         sa.select(RunParticipant)
         .join(Run, Run.id == RunParticipant.run_id)
@@ -58,20 +51,10 @@ def remove_from_live_runs(
         stmt = stmt.where(Run.gathering_id == gathering_id)
     outcomes = []
     for participant in db.session.scalars(stmt).all():
-        run = participant.run
-        outcome = services.Outcome(run_id=run.id, support_changed=True)
-        if run.status in LIVE_STATUSES and _paired_now(run, user_id):
-            try:
-                outcome = services.control(
-                    run.id, actor, "repair", command_id=uuid.uuid4().hex, now=now
-                )
-                outcome.support_changed = True
-            except DomainError as err:
-                # Still send everyone the run as it now stands once committed.
-                outcome.state_changed = True
-                logger.info("run %s not re-paired after removing %s: %s", run.id, user_id, err.code)
-        participant.left_at = now
+        outcome = repaired.get(participant.run_id) or services.Outcome(run_id=participant.run_id)
+        outcome.support_changed = True
         outcome.personal_user_ids.append(user_id)
+        participant.left_at = now
         outcomes.append(outcome)
     db.session.flush()
     logger.info("account %s taken out of %s live runs", user_id, len(outcomes))
@@ -86,9 +69,6 @@ def disconnect_person(user_id: int, reason: str) -> None:
     sockets (found in ``sockets._connections``) are disconnected here: a phone on another
     process gets ``removed`` and is expected to close itself, and is refused when it reconnects.
     """
-    # Imported here so the live layer can import this module (``is_banned``) without a cycle.
-    from facilitation.exercises import sockets
-
     payload = {"reason": reason}
     local = {sid: c for sid, c in list(sockets._connections.items()) if c.user_id == user_id}
     run_ids = set(

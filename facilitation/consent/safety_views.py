@@ -219,7 +219,7 @@ def ban_person(user_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     try:
         safety.ban(current_user, person, form.reason.data or "", now=now)
-        outcomes = live_removal.remove_from_live_runs(person.id, current_user, now=now)
+        outcomes = live_removal.remove_from_live_runs(person.id, now=now)
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")

@@ -321,7 +321,11 @@ def _repair(run: Run, outcome: Outcome, *, now: datetime) -> None:
 def repair_where_present(
     user_id: int, *, now: datetime, gathering_id: int | None = None
 ) -> list[Outcome]:
-    """Re-pair at once every live round a person is in (after a ban or withdrawn consent)."""
+    """Re-pair at once every live round a person is in a group of (after a ban or withdrawal).
+
+    Call it once the ban or withdrawal is flushed, so the new pairing leaves them out (resting,
+    with the reason). Rounds where they only rest are left as they are.
+    """
     stmt = (
         sa.select(Run.id)
         .join(RunParticipant, RunParticipant.run_id == Run.id)
@@ -330,12 +334,16 @@ def repair_where_present(
             RunParticipant.left_at.is_(None),
             Run.status.in_([rounds.RunStatus.RUNNING.value, rounds.RunStatus.PAUSED.value]),
         )
+        .order_by(Run.id)
     )
     if gathering_id is not None:
         stmt = stmt.where(Run.gathering_id == gathering_id)
     outcomes = []
     for run_id in db.session.scalars(stmt).all():
         run = load_run(run_id, lock=True)
+        current = pairings.current_round(run)
+        if current is None or all(m.user_id != user_id for m in current.members):
+            continue
         outcome = Outcome(run_id=run.id)
         _repair(run, outcome, now=now)
         outcomes.append(outcome)

@@ -21,6 +21,7 @@ from facilitation.core.errors import DomainError
 from facilitation.exercises import broadcast, rooms, services, snapshots
 from facilitation.exercises.models import Run
 from facilitation.extensions import db, socketio
+from facilitation.gatherings.models import Gathering
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,6 @@ def _identify(auth: Any) -> Connection:
 
 def run_gathering(run: Run):  # type: ignore[no-untyped-def]
     """Return the gathering a run belongs to."""
-    from facilitation.gatherings.models import Gathering
-
     return db.session.get(Gathering, run.gathering_id)
 
 

@@ -219,7 +219,7 @@ def test_a_ban_marks_them_gone_from_runs_not_yet_started(app):
     run, _, people = make_run(3)
     organiser = make_user(Role.ORGANISER)
     safety.ban(organiser, people[0], "", now=utcnow())
-    outcomes = live_removal.remove_from_live_runs(people[0].id, organiser, now=utcnow())
+    outcomes = live_removal.remove_from_live_runs(people[0].id, now=utcnow())
     db.session.commit()
     assert [o.run_id for o in outcomes] == [run.id]
     rows = {p.user_id: p.left_at for p in db.session.scalars(sa.select(RunParticipant))}
