@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,14 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TIMEZONE": "Europe/London",
     #: How long signatures of erased accounts are kept (the retention policy), in days.
     "SIGNATURE_RETENTION_DAYS": 2555,
+    #: Stripe keys; card payments are on only when both API keys are set.
+    "STRIPE_SECRET_KEY": None,
+    "STRIPE_PUBLISHABLE_KEY": None,
+    #: Signing secret of the webhook endpoint (whsec_…); required with the keys.
+    "STRIPE_WEBHOOK_SECRET": None,
+    #: Where the Stripe API and Stripe.js are; tests point both at localstripe.
+    "STRIPE_API_BASE": "https://api.stripe.com",
+    "STRIPE_JS_URL": "https://js.stripe.com/v3/",
 }
 
 #: Settings read from FACILITATION_<NAME> (and a few conventional bare names).
@@ -51,8 +59,22 @@ ENV_KEYS = [
     "SECRET_KEY",
     "ENCRYPTION_KEY",
     "DATABASE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "STRIPE_JS_URL",
 ]
-BARE_ENV_KEYS = {"SECRET_KEY", "DATABASE_URL", "MAIL_URL", "REDIS_URL", "ENCRYPTION_KEY"}
+BARE_ENV_KEYS = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "MAIL_URL",
+    "REDIS_URL",
+    "ENCRYPTION_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+}
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -102,6 +124,36 @@ def instance_secret(
     return value
 
 
+def card_payments_enabled(config: Mapping[str, Any]) -> bool:
+    """Return whether card payments are on: both Stripe API keys are set."""
+    return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_PUBLISHABLE_KEY"))
+
+
+def _check_stripe(config: Mapping[str, Any]) -> None:
+    secret = str(config.get("STRIPE_SECRET_KEY") or "")
+    publishable = str(config.get("STRIPE_PUBLISHABLE_KEY") or "")
+    if not secret and not publishable:
+        return
+    if not (secret and publishable):
+        raise RuntimeError(
+            "Set both STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY for card payments, or neither"
+        )
+    if not secret.startswith(("sk_", "rk_")):
+        raise RuntimeError("STRIPE_SECRET_KEY must be a secret key (sk_… or rk_…)")
+    if not publishable.startswith("pk_"):
+        raise RuntimeError("STRIPE_PUBLISHABLE_KEY must be a publishable key (pk_…)")
+    if ("_live_" in secret) != ("_live_" in publishable):
+        raise RuntimeError("STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY mix live and test mode")
+    if not str(config.get("STRIPE_WEBHOOK_SECRET") or "").startswith("whsec_"):
+        raise RuntimeError(
+            "STRIPE_WEBHOOK_SECRET (whsec_…, the signing secret of the webhook endpoint) must be "
+            "set when the Stripe keys are: without it payments could not be confirmed"
+        )
+    for key in ("STRIPE_API_BASE", "STRIPE_JS_URL"):
+        if not str(config.get(key) or "").startswith(("https://", "http://")):
+            raise RuntimeError(f"{key} must be an http(s) URL")
+
+
 def check(config: dict[str, Any]) -> None:
     """Fail at start-up on settings that cannot work."""
     from zoneinfo import available_timezones
@@ -113,3 +165,4 @@ def check(config: dict[str, Any]) -> None:
     mail_url = config.get("MAIL_URL")
     if mail_url and not str(mail_url).startswith(("smtp://", "smtps://")):
         raise RuntimeError("MAIL_URL must start with smtp:// or smtps://")
+    _check_stripe(config)

@@ -57,3 +57,70 @@ def test_environment_settings_are_read(monkeypatch):
     found = config.from_environment(env)
     assert found == {"ORG_NAME": "Bristol Circles", "PROXY_COUNT": 1}
     assert "SECRET_KEY" not in config.from_environment(dict(os.environ, SECRET_KEY=""))
+
+
+STRIPE_KEYS = {
+    "STRIPE_SECRET_KEY": "sk_test_123",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_123",
+    "STRIPE_WEBHOOK_SECRET": "whsec_123",
+}
+
+
+def test_card_payments_are_off_without_both_keys():
+    assert not config.card_payments_enabled(config.DEFAULTS)
+    assert not config.card_payments_enabled({"STRIPE_SECRET_KEY": "sk_test_123"})
+    assert config.card_payments_enabled(STRIPE_KEYS)
+
+
+def test_stripe_settings_default_to_stripe_itself():
+    assert config.DEFAULTS["STRIPE_API_BASE"] == "https://api.stripe.com"
+    assert config.DEFAULTS["STRIPE_JS_URL"] == "https://js.stripe.com/v3/"
+
+
+def test_stripe_settings_are_read_from_the_environment():
+    env = {
+        "STRIPE_SECRET_KEY": "sk_test_bare",
+        "FACILITATION_STRIPE_PUBLISHABLE_KEY": "pk_test_prefixed",
+        "FACILITATION_STRIPE_WEBHOOK_SECRET": "whsec_prefixed",
+        "FACILITATION_STRIPE_API_BASE": "http://127.0.0.1:8420",
+        "FACILITATION_STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
+        "STRIPE_API_BASE": "http://ignored-without-the-prefix",
+    }
+    assert config.from_environment(env) == {
+        "STRIPE_SECRET_KEY": "sk_test_bare",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_prefixed",
+        "STRIPE_WEBHOOK_SECRET": "whsec_prefixed",
+        "STRIPE_API_BASE": "http://127.0.0.1:8420",
+        "STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
+    }
+
+
+def test_complete_stripe_settings_pass_the_check():
+    config.check(dict(config.DEFAULTS, SECRET_KEY="long-enough-secret-key", **STRIPE_KEYS))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET .* must be set"),
+        ({"STRIPE_WEBHOOK_SECRET": "sk_test_swapped"}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_PUBLISHABLE_KEY": None}, "both STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY"),
+        ({"STRIPE_SECRET_KEY": "pk_test_swapped"}, "STRIPE_SECRET_KEY must be a secret key"),
+        ({"STRIPE_PUBLISHABLE_KEY": "sk_test_swapped"}, "must be a publishable key"),
+        ({"STRIPE_SECRET_KEY": "sk_live_123"}, "mix live and test mode"),
+        ({"STRIPE_API_BASE": "api.stripe.com"}, "STRIPE_API_BASE must be an http"),
+        ({"STRIPE_JS_URL": ""}, "STRIPE_JS_URL must be an http"),
+    ],
+)
+def test_bad_stripe_settings_stop_the_start(bad, message):
+    settings = dict(config.DEFAULTS, SECRET_KEY="long-enough-secret-key", **STRIPE_KEYS)
+    settings.update(bad)
+    with pytest.raises(RuntimeError, match=message):
+        config.check(settings)
+
+
+def test_app_with_stripe_keys_but_no_webhook_secret_does_not_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACILITATION_INSTANCE_PATH", str(tmp_path))
+    keys = {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_PUBLISHABLE_KEY": "pk_test_123"}
+    with pytest.raises(RuntimeError, match="STRIPE_WEBHOOK_SECRET"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", **keys})
