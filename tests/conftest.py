@@ -20,6 +20,7 @@ from facilitation.exercises import sockets
 from facilitation.extensions import db
 from tests import factories
 from tests.services import postgres_admin_url, postgres_or_skip
+from tests.stripe_server import LocalStripe, running
 
 BACKENDS = ["sqlite", "postgresql"]
 #: One encryption key per test run, shared with child server processes.
@@ -42,6 +43,10 @@ def _test_config(uri: str, instance: str) -> dict[str, object]:
         "ARGON2_MEMORY_COST": 1024,
         "SERVER_NAME": "gatherwell.test",
         "MAIL_URL": None,
+        # Card payments stay off unless a test points the app at localstripe.
+        "STRIPE_SECRET_KEY": None,
+        "STRIPE_PUBLISHABLE_KEY": None,
+        "STRIPE_WEBHOOK_SECRET": None,
     }
 
 
@@ -103,6 +108,12 @@ def postgres_uri(instance_dir: str) -> Iterator[str]:
     postgres_or_skip()
     with _postgres_database(f"gatherwell_live_{os.getpid()}", instance_dir) as uri:
         yield uri
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[LocalStripe]:
+    """Give a localstripe server on loopback for the whole run (skipped without it, not in CI)."""
+    yield from running()
 
 
 def _empty_all_tables(app: Flask) -> None:
