@@ -13,7 +13,10 @@ from facilitation.extensions import db, socketio
 
 def emit_run_state(run: Run, to: str) -> None:
     """Send the shared run state, stamped with the server time just before sending."""
-    socketio.emit("run_state", snapshots.run_state(run, utcnow()), to=to, namespace=rooms.NAMESPACE)
+    payload = snapshots.run_state(run, utcnow())
+    # Stamp as late as possible: clients read it as "the server's clock when this left".
+    payload["server_time"] = snapshots.epoch_ms(utcnow())
+    socketio.emit("run_state", payload, to=to, namespace=rooms.NAMESPACE)
 
 
 def emit_pairings(run: Run) -> None:

@@ -20,7 +20,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _ms(value: datetime) -> int:
+def epoch_ms(value: datetime) -> int:
+    """Return a time as milliseconds since the epoch, as clients count."""
     return int(value.timestamp() * 1000)
 
 
@@ -64,7 +65,7 @@ def run_state(run: Run, now: datetime) -> dict[str, Any]:
         "remaining_s": round(rounds.remaining(state, now), 3),
         "plan": upcoming,
         "join_code": run.join_code,
-        "server_time": _ms(now),
+        "server_time": epoch_ms(now),
     }
 
 

@@ -42,6 +42,13 @@ class Connection:
 #: Connections of this process, by Socket.IO sid.
 _connections: dict[str, Connection] = {}
 
+#: At most this many connect handlers work at once (the rest wait their turn). A room
+#: reconnecting all at once (a restart, the venue's Wi-Fi coming back) otherwise has every
+#: handler holding its queries and snapshots in memory at the same time and overflowing the
+#: database pool; measured in docs/benchmarks.md.
+CONNECT_CONCURRENCY = 4
+_connect_gate = threading.BoundedSemaphore(CONNECT_CONCURRENCY)
+
 
 def _refuse(code: str, message: str) -> ConnectionRefusedError:
     return ConnectionRefusedError({"code": code, "message": message})
@@ -92,6 +99,12 @@ def send_snapshots(connection: Connection) -> None:
 @socketio.on("connect", namespace=rooms.NAMESPACE)
 def on_connect(auth: Any = None) -> None:
     """Recognise the client, put it in its rooms and send its snapshots."""
+    with _connect_gate:
+        _accept(auth)
+    ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _accept(auth: Any) -> None:
     connection = _identify(auth)
     join_room(rooms.run_room(connection.run_id))
     if connection.role == PROJECTOR:
@@ -103,7 +116,6 @@ def on_connect(auth: Any = None) -> None:
         join_room(rooms.participant_room(connection.run_id, connection.user_id))
     _connections[request.sid] = connection  # type: ignore[attr-defined]
     send_snapshots(connection)
-    ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=rooms.NAMESPACE)
