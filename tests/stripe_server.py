@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -66,7 +67,15 @@ class LocalStripe:
         """Start the server and wait until it serves its Stripe.js."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.stripe_server", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.stripe_server",
+                    "--port",
+                    str(self.port),
+                    "--parent",
+                    str(os.getpid()),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -197,11 +206,21 @@ class WebhookReceiver:
         self.server.server_close()
 
 
-def _serve(port: int) -> None:
+def _exit_with(parent: int) -> None:
+    """Exit when ``parent`` is gone, so a killed test run leaves no server behind."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def _serve(port: int, parent: int | None) -> None:
     import logging
 
     from aiohttp import web
     from localstripe.server import app
+
+    if parent:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
     # Webhook deliveries are logged on aiohttp.access, as localstripe's own start() does.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -211,4 +230,6 @@ def _serve(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8420)
-    _serve(parser.parse_args().port)
+    parser.add_argument("--parent", type=int, help="exit when this process is gone")
+    arguments = parser.parse_args()
+    _serve(arguments.port, arguments.parent)
