@@ -21,6 +21,7 @@ from facilitation.messaging.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 _PENDING_KEY = "outbox_pending_ids"
+_COMMITTED_KEY = "outbox_committed_ids"
 
 
 def queue(
@@ -140,7 +141,17 @@ def install_session_hooks() -> None:
     def _after_commit(session: Session) -> None:
         pending = session.info.pop(_PENDING_KEY, None)
         if pending:
-            deliver(pending)
+            session.info.setdefault(_COMMITTED_KEY, set()).update(pending)
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _after_transaction_end(session: Session, transaction: Any) -> None:
+        # Only now has the session given its connection back to the pool. Delivering opens a
+        # connection of its own; doing that while still holding one let busy processes (every
+        # pooled connection in a commit, each waiting for a second) deadlock until time-out.
+        if transaction.parent is None:
+            committed = session.info.pop(_COMMITTED_KEY, None)
+            if committed:
+                deliver(committed)
 
     @event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session: Session, previous_transaction: Any) -> None:

@@ -62,6 +62,17 @@ def test_with_mail_url_smtp_delivers_after_commit(client, smtp_server):
     assert db.session.scalar(sa.select(OutboxMessage)).sent_at is not None
 
 
+def test_delivery_waits_until_the_session_has_given_its_connection_back(app, monkeypatch):
+    # Delivery opens a connection of its own; holding two at once exhausted a busy pool.
+    checked_out = []
+    monkeypatch.setattr(
+        mail, "deliver", lambda ids: checked_out.append(db.engine.pool.checkedout())
+    )
+    mail.queue("a@example.org", "Hello", "Body", kind="test")
+    db.session.commit()
+    assert checked_out == [0]
+
+
 def test_rolled_back_work_sends_nothing(app, smtp_server):
     mail.queue("a@example.org", "Hello", "Body", kind="test")
     db.session.rollback()
