@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from icalendar import Calendar, Event
 
 from facilitation.gatherings.models import Gathering
+
+
+def uid_domain(secret_key: str) -> str:
+    """Return the domain of event UIDs: stable whatever host name a calendar used."""
+    digest = hashlib.sha256(str(secret_key).encode()).hexdigest()[:12]
+    return f"{digest}.gatherwell"
 
 
 def _location(gathering: Gathering) -> str:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import NotFound
 from facilitation.gatherings import services
-from facilitation.gatherings.calendar import build_calendar
+from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
 
 bp = Blueprint("gatherings", __name__)
@@ -39,8 +37,7 @@ def show_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
 
 def _uid_domain() -> str:
     # Stable whatever host name a calendar used, so subscribers never see duplicates.
-    digest = hashlib.sha256(str(current_app.config["SECRET_KEY"]).encode()).hexdigest()[:12]
-    return f"{digest}.gatherwell"
+    return uid_domain(current_app.config["SECRET_KEY"])
 
 
 def _ics_response(gatherings: list[Gathering], filename: str) -> Response:
