@@ -91,6 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     install_session_hooks()
+    _start_sweeper_on_first_request(app)
     logging.getLogger("facilitation").setLevel(logging.INFO)
     return app
 
@@ -101,6 +102,7 @@ def _register_models() -> None:
     from facilitation.exercises import models as exercises_models  # noqa: F401
     from facilitation.gatherings import models as gatherings_models  # noqa: F401
     from facilitation.messaging import models as messaging_models  # noqa: F401
+    from facilitation.registration import models as registration_models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -166,6 +168,13 @@ def _register_errors(app: Flask) -> None:
         app.logger.exception("unexpected error")
         message = "Something went wrong on our side. Nothing was saved; please try again."
         return render_template("error.html", code=500, message=message), 500
+
+
+def _start_sweeper_on_first_request(app: Flask) -> None:
+    # Started by a request, not here, so CLI commands and imports start no background task.
+    from facilitation.registration.sweeper import ensure_sweeper
+
+    app.before_request(lambda: ensure_sweeper(app))
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -41,6 +41,9 @@ ACTOR_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("bans", "created_by_id"): ("id", "created_at", "lifted_at"),
     ("support_signals", "acknowledged_by_id"): ("id", "run_id", "acknowledged_at"),
     ("run_participants", "added_by_id"): ("id", "run_id", "joined_at"),
+    ("registrations", "decided_by_id"): ("id", "gathering_id", "status", "decided_at"),
+    ("registrations", "cancelled_by_id"): ("id", "gathering_id", "cancelled_at"),
+    ("payments", "recorded_by_id"): ("id", "registration_id", "kind", "created_at"),
 }
 #: Columns where a match alone never puts a row in the export.
 NOT_EXPORTED = {("incident_reports", "subject_user_id")}
@@ -89,6 +92,9 @@ ERASURE: dict[str, dict[str, str]] = {
     "run_group_members": {"user_id": KEEP},
     "run_rests": {"user_id": DELETE},
     "support_signals": {"user_id": DELETE, "acknowledged_by_id": KEEP},
+    # Kept for the accounts (what was paid and refunded); answers and messages are wiped.
+    "registrations": {"user_id": KEEP, "decided_by_id": KEEP, "cancelled_by_id": KEEP},
+    "payments": {"recorded_by_id": KEEP},
 }
 
 
@@ -259,6 +265,19 @@ def _forget_as_subject(user: User) -> None:
             request.subject_ref = new
 
 
+def _forget_registration_texts(user: User) -> None:
+    """Wipe the person's answers and the messages on their registrations, which stay as records."""
+    registrations = db.metadata.tables["registrations"]
+    answers = db.metadata.tables["registration_answers"]
+    theirs = sa.select(registrations.c.id).where(registrations.c.user_id == user.id)
+    db.session.execute(sa.delete(answers).where(answers.c.registration_id.in_(theirs)))
+    db.session.execute(
+        sa.update(registrations)
+        .where(registrations.c.user_id == user.id)
+        .values(decision_message="", cancel_reason="")
+    )
+
+
 def erase_person(user: User, *, now: datetime) -> None:
     """Erase an account: remove personal data, keep only the retention set, flush."""
     missing = unplanned_columns()
@@ -266,6 +285,7 @@ def erase_person(user: User, *, now: datetime) -> None:
         raise RuntimeError(f"erasure has no plan for {', '.join(missing)}")
     _require_another_organiser(user)
     _forget_as_subject(user)
+    _forget_registration_texts(user)
     outbox = db.metadata.tables["outbox_messages"]
     db.session.execute(
         sa.delete(outbox).where(sa.func.lower(outbox.c.to_email) == user.email.lower())

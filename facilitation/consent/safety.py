@@ -23,6 +23,8 @@ from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
+from facilitation.registration.models import Registration
+from facilitation.registration.states import Status
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +37,20 @@ GENDERS = ("woman", "man", "non_binary")
 def attends(user_id: int, gathering_id: int) -> bool:
     """Return whether a person takes part in a gathering.
 
-    Until registration lands this means: they have been present in one of its live runs.
+    That is: their registration is confirmed, or they have been present in one of its live
+    runs. (Check-in, when it lands, records its own rows for people at the door.)
     """
-    return (
-        db.session.scalar(
-            sa.select(RunParticipant.id)
-            .join(Run, Run.id == RunParticipant.run_id)
-            .where(RunParticipant.user_id == user_id, Run.gathering_id == gathering_id)
-            .limit(1)
-        )
-        is not None
+    confirmed = sa.select(Registration.id).where(
+        Registration.user_id == user_id,
+        Registration.gathering_id == gathering_id,
+        Registration.status == Status.CONFIRMED,
     )
+    present = (
+        sa.select(RunParticipant.id)
+        .join(Run, Run.id == RunParticipant.run_id)
+        .where(RunParticipant.user_id == user_id, Run.gathering_id == gathering_id)
+    )
+    return db.session.scalar(sa.select(sa.or_(confirmed.exists(), present.exists()))) is True
 
 
 def may_see_private(viewer: User, subject_id: int, gathering: Gathering) -> bool:

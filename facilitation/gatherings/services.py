@@ -20,6 +20,8 @@ from facilitation.gatherings.models import (
     GatheringStatus,
     Series,
 )
+from facilitation.registration import cancellation as registration_cancellation
+from facilitation.registration import waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +196,7 @@ def update_gathering(
         gathering.is_detached = True
     gathering.revision += 1
     gathering.updated_at = now
+    waitlist.promote(gathering, now=now)  # a raised capacity offers seats to those waiting
     logger.info("gathering %s updated by %s", gathering.id, actor.id)
     return gathering
 
@@ -222,6 +225,7 @@ def cancel(actor: User, gathering: Gathering, note: str, *, now: datetime) -> Ga
     gathering.cancellation_note = note.strip()[:2000]
     gathering.revision += 1
     gathering.updated_at = now
+    registration_cancellation.cancel_gathering_registrations(actor, gathering, now=now)
     logger.info("gathering %s cancelled by %s", gathering.id, actor.id)
     return gathering
 
@@ -357,6 +361,7 @@ def update_series(actor: User, series: Series, details: Details, *, now: datetim
         _apply_details(gathering, details, facilitators)
         gathering.revision += 1
         gathering.updated_at = now
+        waitlist.promote(gathering, now=now)
         changed += 1
     logger.info("series %s updated by %s (%d occurrences)", series.id, actor.id, changed)
     return changed
