@@ -112,13 +112,13 @@ def update_settings(
     if closes is not None and closes.tzinfo is None:
         raise DomainError("naive_time", "Give the closing time with its time zone.")
     currency = pricing.check_currency(data.currency)
-    settings = settings_for(gathering)
-    if currency != settings.currency and _has_money(gathering):
+    if currency != read_settings(gathering).currency and _has_money(gathering):
         raise DomainError(
             "currency_locked",
             "People have registered with amounts in the current currency; it cannot change now.",
             "currency",
         )
+    settings = settings_for(gathering)
     settings.requires_approval = data.requires_approval
     settings.hold_minutes = data.hold_minutes
     settings.offer_hours = data.offer_hours
