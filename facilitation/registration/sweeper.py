@@ -18,7 +18,7 @@ from flask import Flask
 from facilitation.core.clock import utcnow
 from facilitation.extensions import db, socketio
 from facilitation.gatherings.models import Gathering, GatheringStatus
-from facilitation.registration import seats, waitlist
+from facilitation.registration import refunds, seats, waitlist
 from facilitation.registration.models import Registration
 from facilitation.registration.states import Status
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two sweeps; a lapsed hold frees its seat at most this late.
 SWEEP_SECONDS = 30
+#: Refunds Stripe failed to make are tried again every this many sweeps (5 minutes).
+REFUND_RETRY_SWEEPS = 10
 
 
 @dataclass
@@ -103,11 +105,15 @@ def ensure_sweeper(app: Flask) -> None:
 
 def _loop(app: Flask) -> None:
     logger.info("registration sweeper started")
+    rounds = 0
     while True:
         socketio.sleep(SWEEP_SECONDS)
+        rounds += 1
         with app.app_context():
             try:
                 sweep()
+                if rounds % REFUND_RETRY_SWEEPS == 0:
+                    refunds.send_all_owed()
             except Exception:
                 logger.exception("registration sweep failed")
             finally:
