@@ -117,6 +117,9 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.gatherings.manage_views import bp as manage_bp
     from facilitation.gatherings.views import bp as gatherings_bp
     from facilitation.messaging.views import bp as messaging_bp
+    from facilitation.registration.manage_views import bp as registration_manage_bp
+    from facilitation.registration.payment_views import bp as payments_bp
+    from facilitation.registration.views import bp as registration_bp
 
     app.register_blueprint(gatherings_bp)
     app.register_blueprint(accounts_bp)
@@ -128,6 +131,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(agreements_bp)
     app.register_blueprint(safety_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(registration_manage_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."
