@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from facilitation.accounts.models import User
+from facilitation.core.crypto import EncryptedText
 from facilitation.core.db import UTCDateTime, check_in
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -259,7 +260,8 @@ class RegistrationAnswer(db.Model):  # type: ignore[name-defined]
         sa.ForeignKey("registrations.id", ondelete="CASCADE"), index=True
     )
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("registration_questions.id"))
-    value: Mapped[str] = mapped_column(sa.Text)
+    #: Encrypted at rest: screening answers often speak of health, history or fears.
+    value: Mapped[str] = mapped_column(EncryptedText)
 
     registration: Mapped[Registration] = relationship(back_populates="answers")
     question: Mapped[RegistrationQuestion] = relationship()
