@@ -82,6 +82,9 @@ def main() -> int:
         broadcast.emit_run_state = emit_then_yield  # type: ignore[assignment]
         print("EXPERIMENT: yielding right after each run_state emit", file=sys.stderr)
     ensure_ticker(app)
+    import gc
+
+    gc.freeze()  # as wsgi.py does before serving
     socketio.run(app, host=ARGS.host, port=ARGS.port, allow_unsafe_werkzeug=True, log_output=False)
     return 0
 
