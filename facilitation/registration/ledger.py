@@ -26,6 +26,7 @@ from facilitation.registration.models import (
     Registration,
     StripeEvent,
 )
+from facilitation.registration.pricing import format_money
 from facilitation.registration.services import get_registration
 from facilitation.registration.states import Status
 
@@ -214,7 +215,8 @@ def grant_refund(
     if amount_minor <= 0 or amount_minor > room_left:
         raise DomainError(
             "bad_refund",
-            f"Give an amount above zero and at most what is left to refund ({room_left}).",
+            "Give an amount above zero and at most what is left to refund "
+            f"({format_money(max(room_left, 0), registration.currency)}).",
             "amount_minor",
         )
     registration.refund_owed_minor += amount_minor

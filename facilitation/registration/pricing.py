@@ -9,7 +9,7 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from facilitation.core.errors import DomainError
 
@@ -85,16 +85,27 @@ def format_money(minor: int, currency: str) -> str:
 def parse_money(text: str, currency: str, field: str = "amount") -> int:
     """Read an amount typed by a person ('12', '12.5', '12,50') into minor units."""
     cleaned = text.strip().replace(",", ".").removeprefix(currency).strip()
+    not_a_number = PricingError("bad_amount", "Give the amount as a number, like 12.50.", field)
     try:
         value = Decimal(cleaned)
-    except InvalidOperation:
-        raise PricingError(
-            "bad_amount", "Give the amount as a number, like 12.50.", field
-        ) from None
-    scaled = value * (10 ** exponent(currency))
-    if not value.is_finite() or scaled != scaled.to_integral_value():
-        raise PricingError("bad_amount", "Give the amount as a number, like 12.50.", field)
+        if not value.is_finite():
+            raise not_a_number
+        if value.adjusted() > 30:  # far above any price; scaling '1e999999' would overflow
+            raise _too_high(field)
+        if value and value.adjusted() < -30:  # far below any currency's minor unit
+            raise not_a_number
+        scaled = value * (10 ** exponent(currency))
+    except DecimalException:
+        raise not_a_number from None
+    if scaled != scaled.to_integral_value():
+        raise not_a_number
+    if abs(scaled) > MAX_PRICE_MINOR:
+        raise _too_high(field)
     return int(scaled)
+
+
+def _too_high(field: str) -> PricingError:
+    return PricingError("amount_too_high", "That amount is too high; check it.", field)
 
 
 def normalise_code(text: str) -> str:

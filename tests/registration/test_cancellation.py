@@ -65,6 +65,8 @@ def test_no_refund_policy_and_organiser_decides(gathering):
     # The organiser then grants a refund of half.
     assert ledger.grant_refund(organiser_of(gathering), registration, 1000, now=utcnow()) == 1000
     assert ledger.refund_plan(registration) == [ledger.RefundStep(f"pi_{registration.id}", 1000)]
+    with pytest.raises(DomainError, match=r"left to refund \(EUR 10\.00\)"):
+        ledger.grant_refund(organiser_of(gathering), registration, 1001, now=utcnow())
 
 
 def test_a_participant_may_cancel_only_their_own_and_only_once(gathering):

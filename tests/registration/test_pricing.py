@@ -107,6 +107,17 @@ def test_money_is_formatted_and_parsed_in_minor_units():
     refused("bad_amount", pricing.parse_money, "12.505", "EUR")
     refused("bad_amount", pricing.parse_money, "twelve", "EUR")
     refused("bad_amount", pricing.parse_money, "NaN", "EUR")
+
+
+@pytest.mark.parametrize("text", ["sNaN", "-Infinity", "1e-99999999", "0.1e-40"])
+def test_odd_numbers_typed_are_refused_not_crashed_on(text):
+    refused("bad_amount", pricing.parse_money, text, "EUR")
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1e999999", "100000.01", "1e20"])
+def test_amounts_above_the_highest_price_are_refused(text):
+    assert pricing.parse_money("100000", "EUR") == pricing.MAX_PRICE_MINOR
+    refused("amount_too_high", pricing.parse_money, text, "EUR")
     assert pricing.check_currency(" gbp ") == "GBP"
     refused("bad_currency", pricing.check_currency, "pounds")
 
@@ -143,6 +154,8 @@ def test_a_quote_is_never_below_zero_nor_above_the_chosen_amount(rule, chosen, d
         assert amount == chosen
 
 
-@given(minor=st.integers(0, 10**9), currency=st.sampled_from(["EUR", "JPY", "KWD"]))
+@given(
+    minor=st.integers(0, pricing.MAX_PRICE_MINOR), currency=st.sampled_from(["EUR", "JPY", "KWD"])
+)
 def test_formatting_and_parsing_round_trip(minor, currency):
     assert pricing.parse_money(pricing.format_money(minor, currency), currency) == minor
