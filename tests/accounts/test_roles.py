@@ -4,7 +4,7 @@ import pytest
 
 from facilitation.accounts.models import Role
 from facilitation.extensions import db
-from tests.factories import make_user
+from tests.factories import make_gathering, make_user
 
 ORGANISER_PAGES = ["/manage/gatherings", "/manage/gatherings/new", "/manage/series/new",
                    "/manage/people", "/manage/outbox/"]  # fmt: skip
@@ -29,6 +29,23 @@ def test_non_organisers_are_refused(client, auth, role, path):
 def test_organisers_get_in(client, auth, path):
     auth.login(make_user(Role.ORGANISER))
     assert client.get(path).status_code == 200
+
+
+#: Pages of one gathering: organisers, and facilitators of that gathering only (see
+#: tests/registration/test_manage_access.py for the facilitator who does facilitate it).
+GATHERING_PAGES = ["registrations", "registrations.csv", "registration-setup"]
+
+
+@pytest.mark.parametrize("page", GATHERING_PAGES)
+def test_gathering_pages_follow_the_same_rule(client, auth, page):
+    path = f"/manage/gatherings/{make_gathering().id}/{page}"
+    db.session.commit()
+    assert "/log-in" in client.get(path).headers["Location"]
+    for role, status in [(Role.PARTICIPANT, 403), (Role.FACILITATOR, 403), (Role.ORGANISER, 200)]:
+        auth.login(make_user(role))
+        db.session.commit()
+        assert client.get(path).status_code == status, role
+        auth.logout()
 
 
 def test_organiser_makes_someone_a_facilitator(client, auth):
