@@ -21,6 +21,10 @@ from facilitation.gatherings.forms import (
     SeriesForm,
 )
 from facilitation.gatherings.models import Gathering, Series
+from facilitation.registration import ledger as registration_ledger
+from facilitation.registration import queries as registration_queries
+from facilitation.registration.manage_actions import send_refunds_and_tell
+from facilitation.registration.states import LIVE
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -171,12 +175,24 @@ def duplicate_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+def _send_refunds(gathering_ids: set[int]) -> None:
+    """Refund through Stripe what cancelled registrations are owed, now it is committed."""
+    owed = registration_ledger.refunds_outstanding()
+    send_refunds_and_tell([r.id for r in owed if r.gathering_id in gathering_ids])
+
+
+def _registered(gathering: Gathering) -> int:
+    counts = registration_queries.counts_by_status(gathering)
+    return sum(n for status, n in counts.items() if status in LIVE)
+
+
 @bp.route("/gatherings/<int:gathering_id>/cancel", methods=["GET", "POST"])
 @role_required(Role.ORGANISER)
 def cancel_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
-    """Cancel a gathering, with a note to participants."""
+    """Cancel a gathering with a note to participants; cancel and refund every registration."""
     gathering: Gathering = _load(Gathering, gathering_id)
     form = CancelForm()
+    registered = _registered(gathering)
     if form.validate_on_submit():
         try:
             services.cancel(current_user, gathering, form.note.data or "", now=utcnow())
@@ -184,8 +200,16 @@ def cancel_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
             db.session.rollback()
             flash(err.message, "error")
         else:
-            return _done("Cancelled.", url_for("manage.edit_gathering", gathering_id=gathering.id))
-    return render_template("manage/cancel.html", form=form, target=gathering, kind="gathering")
+            db.session.commit()
+            flash(
+                f"Cancelled. {registered} registration(s) cancelled; each person was emailed.",
+                "success",
+            )
+            _send_refunds({gathering.id})
+            return redirect(url_for("manage.edit_gathering", gathering_id=gathering.id))
+    return render_template(
+        "manage/cancel.html", form=form, target=gathering, kind="gathering", registered=registered
+    )
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
@@ -279,8 +303,10 @@ def cancel_series(series_id: int):  # type: ignore[no-untyped-def]
             db.session.rollback()
             flash(err.message, "error")
         else:
-            return _done(
+            response = _done(
                 f"Series cancelled with its {count} upcoming gatherings.",
                 url_for("manage.show_series", series_id=series.id),
             )
+            _send_refunds({g.id for g in series.occurrences})
+            return response
     return render_template("manage/cancel.html", form=form, target=series, kind="series")
