@@ -103,3 +103,15 @@ def test_logged_out_actions_go_to_log_in(client, gathering):
     assert response.status_code == 302 and "/log-in" in response.headers["Location"]
     db.session.refresh(registration)
     assert registration.status == "confirmed"
+
+
+def test_the_organiser_and_facilitator_pages_link_here(client, auth, facilitated):
+    log_in(auth, make_user(Role.ORGANISER))
+    registrations = f'href="{base(facilitated)}/registrations"'
+    edit = client.get(f"{base(facilitated)}/edit").get_data(as_text=True)
+    assert registrations in edit and f'href="{base(facilitated)}/registration-setup"' in edit
+    assert registrations in client.get("/manage/gatherings").get_data(as_text=True)
+    auth.logout()
+    log_in(auth, facilitated.facilitators[0])
+    participants = client.get(f"{base(facilitated)}/participants").get_data(as_text=True)
+    assert registrations in participants
