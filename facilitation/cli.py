@@ -20,6 +20,9 @@ from facilitation.core.errors import DomainError
 from facilitation.exercises import services as exercises
 from facilitation.extensions import db
 from facilitation.gatherings import services as gatherings
+from facilitation.gatherings.models import Gathering
+from facilitation.registration import options, questions
+from facilitation.registration import services as registrations
 
 DEMO_PEOPLE = [
     ("organiser", "Olivia Organiser", "organiser@demo.gatherwell.local", Role.ORGANISER),
@@ -73,6 +76,59 @@ def _print_logins(logins: list[dict[str, str]]) -> None:
     click.echo("")
 
 
+def _seed_registration(
+    organiser: User, gathering: Gathering, participants: list[User], now: datetime
+) -> None:
+    """Give the demo gathering ticket options, a scholarship code, a question, two people."""
+    options.update_settings(organiser, gathering, options.SettingsInput(currency="GBP"), now=now)
+    sliding = options.add_option(
+        organiser,
+        gathering,
+        options.OptionInput(
+            "Sliding scale",
+            "sliding",
+            min_minor=1000,
+            suggested_minor=2000,
+            max_minor=3500,
+            guidance="£20 covers the room and the facilitators. Pay less if money is tight, "
+            "more to help someone else come.",
+        ),
+        now=now,
+    )
+    door = options.add_option(
+        organiser,
+        gathering,
+        options.OptionInput("Pay at the door", "door", price_minor=1500),
+        now=now,
+    )
+    options.add_code(
+        organiser,
+        gathering,
+        options.CodeInput("SCHOLARSHIP", "percent", 100, max_uses=3, is_scholarship=True),
+        now=now,
+    )
+    question = questions.add_question(
+        organiser,
+        gathering,
+        questions.QuestionInput("Is there anything the facilitators should know?", "long_text"),
+        now=now,
+    )
+    registrations.register(
+        participants[0],
+        gathering,
+        registrations.RegistrationInput(
+            door.id, answers={question.id: "It is my first eye-gazing evening."}
+        ),
+        now=now,
+    )
+    registrations.register(
+        participants[1],
+        gathering,
+        registrations.RegistrationInput(sliding.id, amount_minor=1000, code="scholarship"),
+        now=now,
+    )
+
+
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Create a demo organisation once; print the demo log-ins every time."""
@@ -86,10 +142,13 @@ def seed_demo() -> None:
     now = utcnow()
     logins: list[dict[str, str]] = []
     users: dict[str, User] = {}
+    participants: list[User] = []
     for label, name, email, role in DEMO_PEOPLE:
         password = "-".join(secrets.token_hex(3) for _ in range(3))
         user = accounts.sign_up(email, name, password, now=now, role=role)
         users.setdefault(label, user)
+        if role is Role.PARTICIPANT:
+            participants.append(user)
         logins.append({"role": label, "email": email, "password": password})
     organiser, facilitator = users["organiser"], users["facilitator"]
     tz = current_app.config["DEFAULT_TIMEZONE"]
@@ -117,6 +176,7 @@ def seed_demo() -> None:
         organiser, "Consent and safety agreement", "consent_safety", DEMO_AGREEMENT, now=now
     )
     consent.set_required(organiser, one, [agreement.id])
+    _seed_registration(organiser, one, participants, now)
     builtin = exercises.ensure_builtin_exercises(now=now)[0]
     exercises.create_run(facilitator, one, builtin, now=now, rounds_override=3)
     circle = gatherings.Details(

@@ -10,6 +10,12 @@ from facilitation.consent.models import Agreement
 from facilitation.exercises.models import Run
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, Series
+from facilitation.registration.models import (
+    DiscountCode,
+    Registration,
+    RegistrationQuestion,
+    TicketOption,
+)
 from tests.factories import make_user
 
 
@@ -31,6 +37,27 @@ def test_seed_demo_creates_the_demo_organisation_once(app):
     assert logins[0]["password"] in second.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == users
     assert db.session.scalar(sa.select(sa.func.count(Gathering.id))) == gatherings
+
+
+def test_seed_demo_gives_the_evening_ticket_options_and_two_registrations(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    options = db.session.scalars(sa.select(TicketOption).order_by(TicketOption.position)).all()
+    assert [(o.name, o.kind) for o in options] == [
+        ("Sliding scale", "sliding"),
+        ("Pay at the door", "door"),
+    ]
+    assert options[0].guidance and options[0].suggested_minor == 2000
+    code = db.session.scalar(sa.select(DiscountCode))
+    assert (code.code, code.value, code.is_scholarship) == ("SCHOLARSHIP", 100, True)
+    assert db.session.scalar(sa.select(sa.func.count(RegistrationQuestion.id))) == 1
+    registrations = db.session.scalars(sa.select(Registration).order_by(Registration.id)).all()
+    assert [(r.status, r.currency, r.amount_minor) for r in registrations] == [
+        ("confirmed", "GBP", 1500),
+        ("confirmed", "GBP", 0),
+    ]
+    assert registrations[0].pay_at_door_due_minor == 1500
+    assert registrations[1].discount_code_id == code.id
 
 
 def test_demo_logins_work(app, client):
