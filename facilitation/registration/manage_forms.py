@@ -26,7 +26,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, show_error
@@ -45,6 +45,9 @@ from facilitation.registration.pricing import DiscountKind, OptionKind
 from facilitation.registration.states import LIVE, RefundPolicy, Status
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+#: Bound of counts of people typed into a form (a database integer holds far less than Python's).
+MOST_PEOPLE = 100_000
+TOO_MANY = "That is more people than any gathering holds; check it."
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ class CodeForm(ItemForm):
     )
     max_uses = IntegerField(
         "Most uses",
-        validators=[Optional()],
+        validators=[Optional(), NumberRange(max=MOST_PEOPLE, message=TOO_MANY)],
         description="Empty for no limit. People applying, waiting or paying with it count too.",
     )
     expires_local = DateTimeLocalField(
@@ -380,7 +383,7 @@ class RoleForm(ItemForm):
     )
     cap = IntegerField(
         "Most people in this role",
-        validators=[Optional()],
+        validators=[Optional(), NumberRange(max=MOST_PEOPLE, message=TOO_MANY)],
         description="Empty for no cap. Keeps the room balanced: the rest join the waitlist.",
     )
 

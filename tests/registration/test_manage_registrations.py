@@ -291,3 +291,18 @@ def test_export_is_csv_with_answers_and_no_formulas(client, gathering, manager):
     [row] = rows[1:]
     assert row[0] == '\'=HYPERLINK("http://x")' and row[1] == "h@example.org"
     assert row[2:4] == ["confirmed", "At the door"] and row[-1] == "'+1 because"
+
+
+def test_row_forms_carry_their_own_csrf_tokens(app, client, gathering, manager):
+    make_settings(gathering, requires_approval=True)
+    registration = register(person("Ada Lovelace"), gathering, make_option(gathering))
+    db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = text(client.get(f"{base(gathering)}/registrations"))
+    token = value_of(page, f"approve-{registration.id}-csrf_token")
+    url = f"{base(gathering)}/registrations/{registration.id}/approve"
+    refused = client.post(url, data={f"approve-{registration.id}-message": "Hi"})
+    assert refused.status_code == 400 and statuses(registration) == ["applied"]
+    data = {f"approve-{registration.id}-csrf_token": token}
+    assert client.post(url, data=data).status_code == 302
+    assert statuses(registration) == ["confirmed"]

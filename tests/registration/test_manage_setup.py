@@ -76,6 +76,8 @@ def test_settings_are_saved_with_the_closing_time_in_the_gatherings_zone(
     [
         ({"hold_minutes": "0"}, "Hold a seat for 1 minute to 24 hours"),
         ({"hold_minutes": "soon"}, "Not a valid integer value."),
+        ({"hold_minutes": "99999999999999999999"}, "Hold a seat for 1 minute to 24 hours"),
+        ({"refund_deadline_hours": "99999999999999999999"}, "Give the refund deadline in hours"),
         ({"offer_hours": "721"}, "Keep offers open for 1 hour to 30 days."),
         ({"refund_deadline_hours": "-1"}, "Give the refund deadline in hours"),
         ({"refund_policy": "whatever"}, "Not a valid choice."),
@@ -269,6 +271,7 @@ def test_an_amount_code_is_typed_in_major_units_and_its_uses_are_shown(client, m
         ({"kind": "amount", "value": "lots"}, "Give the amount as a number"),
         ({"max_uses": "0"}, "Allow at least one use, or leave the limit empty."),
         ({"max_uses": "many"}, "Not a valid integer value."),
+        ({"max_uses": "99999999999999999999"}, "more people than any gathering holds"),
         ({"expires_local": "someday"}, "Not a valid datetime value."),
     ],
 )
@@ -362,6 +365,7 @@ def test_roles_are_added_with_caps_and_shown_with_seats_taken(client, manager, g
         ({"name": ""}, "Give the role a name."),
         ({"cap": "-1"}, "A cap cannot be below zero"),
         ({"cap": "half"}, "Not a valid integer value."),
+        ({"cap": "99999999999999999999"}, "more people than any gathering holds"),
         ({"name": "Partner B"}, "already has a role with that name"),
     ],
 )
