@@ -306,3 +306,23 @@ def test_row_forms_carry_their_own_csrf_tokens(app, client, gathering, manager):
     data = {f"approve-{registration.id}-csrf_token": token}
     assert client.post(url, data=data).status_code == 302
     assert statuses(registration) == ["confirmed"]
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "message"),
+    [
+        ("approve", {"message": "x" * 5001}, "Field cannot be longer than 5000 characters."),
+        ("decline", {"message": "x" * 5001}, "Field cannot be longer than 5000 characters."),
+        ("cancel", {"reason": "x" * 2001}, "Field cannot be longer than 2000 characters."),
+    ],
+)
+def test_overlong_messages_are_refused_and_change_nothing(
+    client, gathering, manager, action, fields, message
+):
+    make_settings(gathering, requires_approval=True)
+    registration = register(person("Ada Lovelace"), gathering, make_option(gathering))
+    db.session.commit()
+    before = row_counts()
+    response = act(client, registration, action, **fields)
+    assert response.status_code == 400 and message in text(response)
+    assert row_counts() == before and statuses(registration) == ["applied"]
