@@ -10,6 +10,7 @@ from facilitation.core.errors import NotFound
 from facilitation.gatherings import services
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
+from facilitation.registration.pages import gathering_panel
 
 bp = Blueprint("gatherings", __name__)
 
@@ -32,7 +33,13 @@ def show_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
         gathering = services.get_for_viewer(gathering_id, _viewer())
     except NotFound:
         abort(404)
-    return render_template("gatherings/detail.html", gathering=gathering, now=utcnow())
+    now = utcnow()
+    return render_template(
+        "gatherings/detail.html",
+        gathering=gathering,
+        now=now,
+        registration=gathering_panel(gathering, _viewer(), now),
+    )
 
 
 def _uid_domain() -> str:
