@@ -50,10 +50,14 @@ def launched() -> Iterator[object]:
 
 
 class Offline:
-    """Block every request that is not to the local server, and remember what was blocked."""
+    """Block every request that is not to the local server, and remember what was blocked.
 
-    def __init__(self, base_url: str) -> None:
+    ``allow`` names other loopback origins to let through (localstripe, for Stripe.js).
+    """
+
+    def __init__(self, base_url: str, allow: tuple[str, ...] = ()) -> None:
         self.base_url = base_url
+        self.allowed = (base_url, *allow)
         self.blocked: list[str] = []
 
     def attach(self, context: object) -> None:
@@ -61,7 +65,7 @@ class Offline:
 
         def handle(route: object) -> None:
             url = route.request.url  # type: ignore[attr-defined]
-            if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
+            if url.startswith(self.allowed) or url.startswith(("data:", "blob:")):
                 route.continue_()  # type: ignore[attr-defined]
             else:
                 self.blocked.append(url)
