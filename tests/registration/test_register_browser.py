@@ -19,8 +19,15 @@ from tests.registration.factories import make_option
 from tests.registration.helpers import sent
 from tests.registration.stripe_helpers import pay, server_process
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 #: A card that needs 3-D Secure: the fake Stripe.js can only finish such a payment.
 THREE_D_SECURE = "4000002760003184"
+
+
+def axe_violations(page) -> list[str]:
+    """Return the ids of the accessibility rules axe-core finds broken on the page."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("async () => (await axe.run()).violations.map(v => v.id)")
 
 
 def cookie(app, user) -> str:
@@ -63,6 +70,7 @@ def test_sliding_scale_registration_and_card_payment(browser_app, server, locals
         page.check(f"input[name=option_id][value='{sliding.id}']")
         page.fill(f"#amount_{sliding.id}", "18.50")
         page.screenshot(path=str(shots / "register.png"), full_page=True)
+        assert axe_violations(page) == []
         page.click("button:has-text('Register')")
 
         page.wait_for_url("**/registrations/*/pay")
@@ -92,6 +100,7 @@ def test_sliding_scale_registration_and_card_payment(browser_app, server, locals
         assert page.text_content("h1") == "You're coming"
         assert "EUR 18.50" in page.text_content(".receipt")
         page.screenshot(path=str(shots / "confirmed.png"), full_page=True)
+        assert axe_violations(page) == []
 
     assert offline.blocked == []
     db.session.expire_all()
