@@ -14,6 +14,10 @@ PURE_MODULES = sorted(
             ROOT / "registration" / f"{name}.py"
             for name in ("pricing", "states", "capacity", "answers", "export")
         ),
+        *(
+            ROOT / "attendance" / f"{name}.py"
+            for name in ("rules", "ticket_codes", "reports", "charts")
+        ),
     ]
 )
 FORBIDDEN = {"flask", "flask_sqlalchemy", "sqlalchemy", "flask_socketio", "socketio", "stripe",
