@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from facilitation.accounts.models import Role
+from facilitation.accounts.models import ROLE_LABELS, Role
 
 
 class SignUpForm(FlaskForm):
@@ -80,4 +80,4 @@ class ProfileForm(FlaskForm):
 class RoleForm(FlaskForm):
     """Change someone's role."""
 
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.title()) for r in Role])
+    role = SelectField("Role", choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])

@@ -17,15 +17,24 @@ class Role(enum.StrEnum):
     """What a person may do; each role includes the ones before it."""
 
     PARTICIPANT = "participant"
+    #: Works the check-in desk of any gathering, and nothing else a facilitator may do.
+    DOOR = "door"
     FACILITATOR = "facilitator"
     ORGANISER = "organiser"
 
 
-ROLE_RANK = {Role.PARTICIPANT: 0, Role.FACILITATOR: 1, Role.ORGANISER: 2}
+ROLE_RANK = {Role.PARTICIPANT: 0, Role.DOOR: 1, Role.FACILITATOR: 2, Role.ORGANISER: 3}
+#: How each role is named where people choose one.
+ROLE_LABELS = {
+    Role.PARTICIPANT: "Participant",
+    Role.DOOR: "Door (check-in desk only)",
+    Role.FACILITATOR: "Facilitator",
+    Role.ORGANISER: "Organiser",
+}
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
-    """A person with a log-in: participant, facilitator or organiser."""
+    """A person with a log-in: participant, door volunteer, facilitator or organiser."""
 
     __tablename__ = "users"
     __table_args__ = (check_in("role", Role),)
@@ -56,6 +65,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     def is_organiser(self) -> bool:
         """Return whether this person is an organiser."""
         return self.has_role(Role.ORGANISER)
+
+    @property
+    def is_door(self) -> bool:
+        """Return whether this person holds the door role (the check-in desk, nothing else)."""
+        return self.role == Role.DOOR
 
     @property
     def is_facilitator(self) -> bool:

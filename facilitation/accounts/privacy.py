@@ -34,6 +34,9 @@ UNUSABLE_PASSWORD = "!erased"
 #: Columns that name a person by email address rather than by account.
 EMAIL_COLUMNS = {"outbox_messages": "to_email", "bans": "email", "signatures": "signer_email"}
 
+#: What a desk worker's export shows of a check-in they made or undid (the same for both, so
+#: a check-in they made and undid is one row): not whose it was.
+_DESK_WORK = ("id", "gathering_id", "checked_in_at", "method", "undone_at")
 #: Columns where a match means the person acted on someone else's row as staff; such rows
 #: are exported with only these columns, so the other person's details stay out.
 ACTOR_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -44,6 +47,9 @@ ACTOR_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("registrations", "decided_by_id"): ("id", "gathering_id", "status", "decided_at"),
     ("registrations", "cancelled_by_id"): ("id", "gathering_id", "cancelled_at"),
     ("payments", "recorded_by_id"): ("id", "registration_id", "kind", "created_at"),
+    ("check_ins", "by_id"): _DESK_WORK,
+    ("check_ins", "undone_by_id"): _DESK_WORK,
+    ("walk_ins", "registered_by_id"): ("id", "gathering_id", "created_at"),
 }
 #: Columns where a match alone never puts a row in the export.
 NOT_EXPORTED = {("incident_reports", "subject_user_id")}
@@ -61,7 +67,8 @@ WITHHELD = [
     "Where you read someone's private notes as a facilitator or organiser, only which "
     "field, when and in which gathering is included, not whose notes they were.",
     "On records you handled for someone else (bans you made, support signals you "
-    "acknowledged, people you added to an exercise), the other person's details are left out.",
+    "acknowledged, people you added to an exercise, checked in or registered at the door), "
+    "the other person's details are left out.",
     "Your password is not included: it is stored only as a one-way hash.",
 ]
 
@@ -95,6 +102,9 @@ ERASURE: dict[str, dict[str, str]] = {
     # Kept for the accounts (what was paid and refunded); answers and messages are wiped.
     "registrations": {"user_id": KEEP, "decided_by_id": KEEP, "cancelled_by_id": KEEP},
     "payments": {"recorded_by_id": KEEP},
+    # Attendance is kept like the registrations it counts; the account row names nobody.
+    "check_ins": {"user_id": KEEP, "by_id": KEEP, "undone_by_id": KEEP},
+    "walk_ins": {"registered_by_id": KEEP},
 }
 
 

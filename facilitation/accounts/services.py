@@ -179,7 +179,9 @@ def set_role(actor: User, user_id: int, role: str) -> User:
     try:
         new_role = Role(role)
     except ValueError:
-        raise DomainError("unknown_role", "Choose participant, facilitator or organiser.") from None
+        raise DomainError(
+            "unknown_role", "Choose participant, door, facilitator or organiser."
+        ) from None
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("user_not_found", "No such person.")

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.attendance.models import CheckIn
 from facilitation.consent import rules
 from facilitation.consent.models import (
     Ban,
@@ -37,20 +38,26 @@ GENDERS = ("woman", "man", "non_binary")
 def attends(user_id: int, gathering_id: int) -> bool:
     """Return whether a person takes part in a gathering.
 
-    That is: their registration is confirmed, or they have been present in one of its live
-    runs. (Check-in, when it lands, records its own rows for people at the door.)
+    That is: their registration is confirmed, they are checked in at the door, or they have
+    been present in one of its live runs.
     """
     confirmed = sa.select(Registration.id).where(
         Registration.user_id == user_id,
         Registration.gathering_id == gathering_id,
         Registration.status == Status.CONFIRMED,
     )
+    checked_in = sa.select(CheckIn.id).where(
+        CheckIn.user_id == user_id,
+        CheckIn.gathering_id == gathering_id,
+        CheckIn.undone_at.is_(None),
+    )
     present = (
         sa.select(RunParticipant.id)
         .join(Run, Run.id == RunParticipant.run_id)
         .where(RunParticipant.user_id == user_id, Run.gathering_id == gathering_id)
     )
-    return db.session.scalar(sa.select(sa.or_(confirmed.exists(), present.exists()))) is True
+    any_of = sa.or_(confirmed.exists(), checked_in.exists(), present.exists())
+    return db.session.scalar(sa.select(any_of)) is True
 
 
 def may_see_private(viewer: User, subject_id: int, gathering: Gathering) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, render_template, url_for
 
+from facilitation.attendance import tickets
 from facilitation.core.display import format_day, format_when, local
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
@@ -99,8 +100,9 @@ def declined(registration: Registration) -> None:
 
 
 def confirmed(registration: Registration, now: datetime) -> None:
-    """Confirm a place, with the gathering as a calendar attachment."""
+    """Confirm a place, with the ticket (issued now if need be) and a calendar attachment."""
     gathering = registration.gathering
+    ticket = tickets.ticket_for(registration, now)
     where = ", ".join(p for p in (gathering.venue_name, gathering.venue_address.strip()) if p)
     _send(
         registration,
@@ -113,6 +115,8 @@ def confirmed(registration: Registration, now: datetime) -> None:
         option=registration.ticket_option.name,
         paid=_money(registration.amount_paid_minor, registration),
         door_due=_money(registration.pay_at_door_due_minor, registration),
+        ticket_link=tickets.ticket_url(ticket.token),
+        ticket_code=tickets.qr_content(ticket.token),
     )
 
 

@@ -181,6 +181,17 @@ def record_door_payment(
 ) -> Payment:
     """Record money taken at the door (or by hand) for a confirmed registration."""
     options.require_manager(actor, registration.gathering)
+    return take_door_payment(actor, registration, amount_minor, now=now, note=note)
+
+
+def take_door_payment(
+    actor: User, registration: Registration, amount_minor: int, *, now: datetime, note: str = ""
+) -> Payment:
+    """Record money taken at the door by someone the caller has already authorised.
+
+    The check-in desk calls this for its door volunteers, who may take money at the door
+    but not manage registrations; everyone else goes through ``record_door_payment``.
+    """
     if amount_minor <= 0:
         raise DomainError("bad_amount", "Give the amount received.", "amount_minor")
     seats.lock_for(registration)

@@ -156,12 +156,24 @@ def owned(model: type[T], item_id: int | None, gathering: Gathering, what: str) 
     return item
 
 
-def check_open(gathering: Gathering, settings: RegistrationSettings, now: datetime) -> None:
-    """Refuse registration for a gathering that is not open for it at ``now``."""
+def check_open(
+    gathering: Gathering, settings: RegistrationSettings, now: datetime, *, at_door: bool = False
+) -> None:
+    """Refuse registration for a gathering that is not open for it at ``now``.
+
+    ``at_door``: the check-in desk registers a walk-in, which it may do until the gathering
+    ends, whatever the online closing time.
+    """
     if gathering.status == GatheringStatus.CANCELLED:
         raise DomainError("gathering_cancelled", "This gathering has been cancelled.")
     if gathering.status != GatheringStatus.PUBLISHED:
         raise DomainError("not_open", "Registration for this gathering is not open.")
+    if at_door:
+        if now >= gathering.ends_at:
+            raise DomainError("already_ended", "This gathering has ended.")
+        if gathering.capacity == 0:
+            raise DomainError("registration_closed", "This gathering takes nobody.")
+        return
     if now >= gathering.starts_at:
         raise DomainError(
             "already_started", "This gathering has already started; registration is closed."

@@ -8,7 +8,7 @@ never commit; the caller commits, and the queued emails go out after the commit.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -119,11 +119,20 @@ def _price(
 
 
 def register(
-    user: User, gathering: Gathering, data: RegistrationInput, *, now: datetime
+    user: User,
+    gathering: Gathering,
+    data: RegistrationInput,
+    *,
+    now: datetime,
+    at_door: bool = False,
 ) -> Registration:
-    """Register a person: an application, the waitlist, a held seat to pay, or confirmed."""
+    """Register a person: an application, the waitlist, a held seat to pay, or confirmed.
+
+    ``at_door``: the check-in desk registers a walk-in: allowed until the gathering ends, and
+    the questions are not required (the desk asks in person). Capacity and bans still apply.
+    """
     settings = options.read_settings(gathering)
-    options.check_open(gathering, settings, now)
+    options.check_open(gathering, settings, now, at_door=at_door)
     if safety.active_ban(user.email, user.id) is not None:
         raise DomainError("not_available", NOT_AVAILABLE)
     existing = live_registration(user, gathering, now)
@@ -132,11 +141,14 @@ def register(
     option = _chosen_option(gathering, data.option_id)
     code = options.find_code(gathering, data.code) if data.code.strip() else None
     amount = _price(option, data, code, now)
-    given = answers.check_answers(questions.question_rules(gathering), data.answers)
+    rules = questions.question_rules(gathering)
+    if at_door:
+        rules = [replace(rule, required=False) for rule in rules]
+    given = answers.check_answers(rules, data.answers)
     role = _chosen_role(gathering, data.role_id)
 
     seats.lock(gathering)
-    options.check_open(gathering, settings, now)
+    options.check_open(gathering, settings, now, at_door=at_door)
     _expire_own_lapsed(user, gathering, now)
     if code is not None:
         amount = _price(option, data, code, now)  # its uses, counted again under the lock

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts import privacy
 from facilitation.accounts.models import Role, User
+from facilitation.attendance import services as attendance
 from facilitation.consent import safety
 from facilitation.consent import services as consent
 from facilitation.consent.models import BoundaryProfile, IncidentReport, Signature
@@ -96,9 +97,17 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     safety.ban(person, others[1], "Ban reason written by the person", now=now)
     mail.queue(person.email, f"Hello {person.display_name}", f"Dear {NAME},", kind="test")
     # They register for a gathering, and as its organiser take a payment at the door.
-    register(person, attended, make_option(attended, "free"), now=now)
+    mine = register(person, attended, make_option(attended, "free"), now=now)
     theirs = register(others[0], led, make_option(led, "door"), now=now)
     ledger.record_door_payment(person, theirs, 2000, now=now)
+    # At the door they are checked in; at their own gathering's desk they check someone in,
+    # undo it (a mistap), and register a walk-in.
+    attendance.check_in(facilitator, attended, mine.id, "privacy-own", now)
+    row = attendance.check_in(person, led, theirs.id, "privacy-desk", now).check_in
+    attendance.undo_check_in(person, row.id, now)
+    walk_in = attendance.WalkInInput("Wren Walker", "wren@example.org", None, 0, "privacy-walk")
+    walk_in.option_id = make_option(led, "free").id
+    attendance.walk_in(person, led, walk_in, now)
     db.session.commit()
     return SimpleNamespace(
         person=person, others=others, facilitator=facilitator, signature=signature

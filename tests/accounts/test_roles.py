@@ -1,4 +1,4 @@
-"""Roles: participant, facilitator, organiser; only organisers manage."""
+"""Roles: participant, door, facilitator, organiser; only organisers manage."""
 
 import pytest
 
@@ -17,7 +17,7 @@ def test_anonymous_is_sent_to_log_in(client, path):
     assert "/log-in" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.FACILITATOR])
+@pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.DOOR, Role.FACILITATOR])
 @pytest.mark.parametrize("path", ORGANISER_PAGES)
 def test_non_organisers_are_refused(client, auth, role, path):
     auth.login(make_user(role))
@@ -56,6 +56,16 @@ def test_organiser_makes_someone_a_facilitator(client, auth):
     assert response.status_code == 302
     db.session.refresh(person)
     assert person.role == "facilitator"
+
+
+def test_organiser_makes_someone_a_door_volunteer(client, auth):
+    organiser, person = make_user(Role.ORGANISER), make_user()
+    db.session.commit()
+    auth.login(organiser)
+    assert client.get("/manage/people").get_data(as_text=True).count("Door (check-in desk") >= 1
+    client.post(f"/manage/people/{person.id}/role", data={"role": "door"})
+    db.session.refresh(person)
+    assert person.role == "door" and person.is_door and not person.is_facilitator
 
 
 def test_unknown_role_and_own_role_are_refused(client, auth):
