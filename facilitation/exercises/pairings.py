@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from facilitation.attendance import services as attendance
 from facilitation.consent import safety
 from facilitation.consent import services as consent_services
 from facilitation.consent.models import BoundaryProfile
@@ -115,6 +116,12 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
         uid: RestReason(reason)
         for uid, reason in consent_services.ineligibility(user_ids, run.gathering_id).items()
     }
+    if attendance.uses_check_in(run.gathering_id):
+        # Once the door checks people in, only those checked in are paired.
+        checked_in = attendance.checked_in_user_ids(run.gathering_id)
+        for uid in user_ids:
+            if uid not in checked_in and uid not in ineligible:
+                ineligible[uid] = RestReason.NOT_CHECKED_IN
     for p in present:
         if p.sitting_out and p.user_id not in ineligible:
             ineligible[p.user_id] = RestReason.SITTING_OUT
