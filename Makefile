@@ -24,6 +24,7 @@ node_modules/.installed: package.json package-lock.json
 static/vendor/.installed: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsQR.js
 	touch $@
 
 install: $(VENV)/.installed static/vendor/.installed

@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
     from facilitation.attendance.report_views import bp as attendance_reports_bp
+    from facilitation.attendance.views import bp as attendance_bp
     from facilitation.consent.manage_views import bp as agreements_bp
     from facilitation.consent.safety_views import bp as safety_bp
     from facilitation.consent.views import bp as consent_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(registration_manage_bp)
+    app.register_blueprint(attendance_bp)
     app.register_blueprint(attendance_reports_bp)
 
     login_manager.login_view = "accounts.log_in"

@@ -36,13 +36,15 @@ def chromium_or_skip() -> str:
 
 
 @contextmanager
-def launched() -> Iterator[object]:
-    """Launch headless Chromium through Playwright."""
+def launched(extra_args: tuple[str, ...] = ()) -> Iterator[object]:
+    """Launch headless Chromium through Playwright, with any extra command-line switches."""
     from playwright.sync_api import sync_playwright
 
     path = chromium_or_skip()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=path, args=[*CHROMIUM_ARGS, *extra_args]
+        )
         try:
             yield browser
         finally:

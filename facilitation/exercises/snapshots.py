@@ -8,12 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.attendance import services as attendance
 from facilitation.exercises import pairings
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.engine.pairing_types import Pairing
 from facilitation.exercises.models import Run, RunParticipant, RunRound, SupportSignal
 from facilitation.exercises.services import plan_of, state_of
 from facilitation.extensions import db
+from facilitation.gatherings.models import Gathering
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -232,10 +234,20 @@ def facilitator_view(run: Run, *, with_preview: bool = True) -> dict[str, Any]:
         ],
         "support": [support_payload(s) for s in signals],
         "projector_token": run.projector_token,
+        "headcount": headcount_payload(run.gathering_id),
     }
     if with_preview:
         view["preview"] = _preview_payload(run)
     return view
+
+
+def headcount_payload(gathering_id: int) -> dict[str, int]:
+    """Return who is checked in at the door against who is expected."""
+    gathering = db.session.get(Gathering, gathering_id)
+    if gathering is None:
+        return {"checked_in": 0, "expected": 0}
+    count = attendance.headcount(gathering)
+    return {"checked_in": count.checked_in, "expected": count.expected}
 
 
 def support_payload(signal: SupportSignal) -> dict[str, Any]:

@@ -80,6 +80,7 @@
       present.appendChild(li);
     });
     window.Live.text($("present-count"), "(" + v.present.length + ")");
+    if (v.headcount) { window.Live.text($("headcount"), v.headcount.checked_in + " of " + v.headcount.expected); }
     var resting = $("resting");
     resting.textContent = "";
     v.resting.forEach(function (r) {
