@@ -250,6 +250,11 @@ def test_the_door_role_sees_only_the_desk(client, desk, gathering):
     for path in ("/me/gatherings", f"/gatherings/{gathering.id}", "/manage/gatherings"):
         assert client.get(path).status_code == 403, path
     assert client.get("/").status_code == 302
+    page = client.get(f"/desk/{gathering.id}").get_data(as_text=True)
+    nav = page.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    assert "/desk" in nav and "Log out" in nav
+    for hidden in ("/me/gatherings", "/join", "/manage", "Report a concern"):
+        assert hidden not in nav and hidden not in page.split("</main>")[1], hidden
 
 
 @pytest.mark.parametrize("role", [Role.PARTICIPANT, Role.FACILITATOR])
