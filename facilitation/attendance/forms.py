@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 
-from flask import Request, abort, current_app
-from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, Length
+from flask import Request, abort
 
 from facilitation.accounts.models import User
 from facilitation.attendance import services
 from facilitation.consent import services as consent
+from facilitation.consent import signing
+from facilitation.consent.forms import SignForm
 from facilitation.consent.models import AgreementVersion, Signature
 from facilitation.core import web
 from facilitation.core.errors import DomainError
@@ -23,24 +19,11 @@ from facilitation.gatherings.models import Gathering
 from facilitation.registration.models import Registration
 from facilitation.registration.pricing import parse_money
 
-#: Longest drawn signature accepted, as a data URL.
-MAX_DATA_URL = 300_000
+#: Salt of the token that pins when the desk showed the text (not valid on the own page).
+VIEWED_SALT = "desk-agreement-viewed"
 
-
-class DeskSignForm(FlaskForm):
-    """A person signs one agreement on the desk's device."""
-
-    version_id = HiddenField()
-    shown_sha256 = HiddenField()
-    viewed_token = HiddenField()
-    typed_name = StringField(
-        "Type your full name", validators=[DataRequired("Type your full name."), Length(max=200)]
-    )
-    signature = HiddenField("Signature")
-    name_confirmed = BooleanField("This is my name")
-    consent = BooleanField(
-        "I agree to sign this electronically, and that it binds me like a signature on paper"
-    )
+#: The desk signs with the participant's own signing form.
+DeskSignForm = SignForm
 
 
 def new_request_id() -> str:
@@ -67,10 +50,6 @@ def integer(text: str | None) -> int | None:
         return None
 
 
-def _viewed_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="desk-agreement-viewed")
-
-
 def version_to_sign(gathering: Gathering, agreement_id: int) -> AgreementVersion:
     """Return the latest version of one of the gathering's required agreements, or 404."""
     required = {a.id: a for a in consent.required_agreements(gathering.id)}
@@ -84,31 +63,7 @@ def prepare(form: DeskSignForm, version: AgreementVersion, now: datetime) -> Non
     """Fill the hidden fields that pin the exact text shown and when it was shown."""
     form.version_id.data = str(version.id)
     form.shown_sha256.data = version.sha256
-    form.viewed_token.data = _viewed_serializer().dumps({"v": version.id, "t": now.isoformat()})
-
-
-def _viewed_at(token: str, version_id: int) -> datetime:
-    try:
-        data = _viewed_serializer().loads(token, max_age=60 * 60 * 24)
-    except BadSignature:
-        data = None
-    if not isinstance(data, dict) or data.get("v") != version_id:
-        raise DomainError("expired", "This page expired. Read the text again and sign.")
-    return datetime.fromisoformat(data["t"])
-
-
-def _png(data_url: str) -> bytes:
-    prefix = "data:image/png;base64,"
-    if not data_url:
-        raise DomainError("empty_signature", "Draw your signature in the box.", "signature")
-    if len(data_url) > MAX_DATA_URL or not data_url.startswith(prefix):
-        raise DomainError("not_png", "The signature must be drawn in the box.", "signature")
-    try:
-        return base64.b64decode(data_url[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError):
-        raise DomainError(
-            "not_png", "The signature must be drawn in the box.", "signature"
-        ) from None
+    form.viewed_token.data = signing.viewed_token(version.id, now, VIEWED_SALT)
 
 
 def sign_at_desk(
@@ -125,9 +80,9 @@ def sign_at_desk(
         version_id=version_id,
         shown_sha256=form.shown_sha256.data or "",
         typed_name=form.typed_name.data or "",
-        signature_png=_png(form.signature.data or ""),
+        signature_png=signing.decode_signature(form.signature.data or ""),
         consented_electronic=bool(form.consent.data),
-        viewed_at=_viewed_at(form.viewed_token.data or "", version_id),
+        viewed_at=signing.viewed_at(form.viewed_token.data or "", version_id, VIEWED_SALT),
         ip=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", "")[:400],
         name_confirmed=bool(form.name_confirmed.data),

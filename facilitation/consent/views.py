@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
-from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from facilitation.consent import rules, safety
+from facilitation.consent import rules, safety, signing
 from facilitation.consent import services as consent
 from facilitation.consent.forms import BoundariesForm, DoNotPairForm, SensitiveForm, SignForm
 from facilitation.consent.models import (
@@ -31,21 +28,8 @@ from facilitation.gatherings.models import Gathering
 
 bp = Blueprint("consent", __name__)
 
-MAX_DATA_URL = 300_000
-
-
-def _viewed_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="agreement-viewed")
-
-
-def _viewed_at(token: str, version_id: int) -> datetime | None:
-    try:
-        data = _viewed_serializer().loads(token, max_age=60 * 60 * 24)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("v") != version_id:
-        return None
-    return datetime.fromisoformat(data["t"])
+#: Salt of the token that pins when a participant was shown the text.
+VIEWED_SALT = "agreement-viewed"
 
 
 def _gathering(gathering_id: int) -> Gathering:
@@ -68,20 +52,6 @@ def gathering_agreements(gathering_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _decode_signature(data_url: str) -> bytes:
-    prefix = "data:image/png;base64,"
-    if not data_url:
-        raise DomainError("empty_signature", "Draw your signature in the box.", "signature")
-    if len(data_url) > MAX_DATA_URL or not data_url.startswith(prefix):
-        raise DomainError("not_png", "The signature must be drawn in the box.", "signature")
-    try:
-        return base64.b64decode(data_url[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError):
-        raise DomainError(
-            "not_png", "The signature must be drawn in the box.", "signature"
-        ) from None
-
-
 @bp.route("/agreements/<int:agreement_id>/sign", methods=["GET", "POST"])
 @login_required
 def sign(agreement_id: int):  # type: ignore[no-untyped-def]
@@ -97,16 +67,14 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             version_id = int(form.version_id.data or 0)
-            viewed_at = _viewed_at(form.viewed_token.data or "", version_id)
-            if viewed_at is None:
-                raise DomainError("expired", "This page expired. Read the text again and sign.")
+            viewed_at = signing.viewed_at(form.viewed_token.data or "", version_id, VIEWED_SALT)
             signature = consent.sign(
                 current_user,
                 consent.SignInput(
                     version_id=version_id,
                     shown_sha256=form.shown_sha256.data or "",
                     typed_name=form.typed_name.data or "",
-                    signature_png=_decode_signature(form.signature.data or ""),
+                    signature_png=signing.decode_signature(form.signature.data or ""),
                     consented_electronic=bool(form.consent.data),
                     viewed_at=viewed_at,
                     ip=request.remote_addr or "",
@@ -137,9 +105,7 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
     changes = rules.changed_lines(previous.version.body_md, version.body_md) if previous else []
     form.version_id.data = str(version.id)
     form.shown_sha256.data = version.sha256
-    form.viewed_token.data = _viewed_serializer().dumps(
-        {"v": version.id, "t": utcnow().isoformat()}
-    )
+    form.viewed_token.data = signing.viewed_token(version.id, utcnow(), VIEWED_SALT)
     return render_template(
         "consent/sign.html",
         agreement=agreement,
