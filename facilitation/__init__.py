@@ -81,6 +81,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     _register_models()
+    _register_hardening(app)
     _register_blueprints(app)
     _register_errors(app)
     _register_favicon(app)
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
+    from facilitation.api.views import bp as api_bp
     from facilitation.attendance.report_views import bp as attendance_reports_bp
     from facilitation.attendance.views import bp as attendance_bp
     from facilitation.consent.manage_views import bp as agreements_bp
@@ -139,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_manage_bp)
     app.register_blueprint(attendance_bp)
     app.register_blueprint(attendance_reports_bp)
+    app.register_blueprint(api_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."
@@ -147,6 +150,13 @@ def _register_blueprints(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_hardening(app: Flask) -> None:
+    from facilitation.core import limits, security
+
+    security.install(app)
+    limits.install(app)
 
 
 def _register_favicon(app: Flask) -> None:

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     #: Where the Stripe API and Stripe.js are; tests point both at localstripe.
     "STRIPE_API_BASE": "https://api.stripe.com",
     "STRIPE_JS_URL": "https://js.stripe.com/v3/",
+    #: Host names this site answers to (Flask checks the Host header); None accepts any.
+    "TRUSTED_HOSTS": None,
+    #: Strict-Transport-Security max-age, sent only on responses served over TLS.
+    "HSTS_SECONDS": 365 * 24 * 60 * 60,
+    #: Rate limits (Flask-Limiter); stored in Redis when REDIS_URL is set, else in memory.
+    "RATELIMIT_ENABLED": True,
 }
 
 #: Settings read from FACILITATION_<NAME> (and a few conventional bare names).
@@ -64,6 +70,8 @@ ENV_KEYS = [
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "STRIPE_JS_URL",
+    "TRUSTED_HOSTS",
+    "RATELIMIT_ENABLED",
 ]
 BARE_ENV_KEYS = {
     "SECRET_KEY",
@@ -78,7 +86,9 @@ BARE_ENV_KEYS = {
 
 
 def _coerce(key: str, raw: str) -> Any:
-    if key in {"FORCE_SECURE_COOKIES"}:
+    if key == "TRUSTED_HOSTS":
+        return [host.strip() for host in raw.split(",") if host.strip()] or None
+    if key in {"FORCE_SECURE_COOKIES", "RATELIMIT_ENABLED"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if key in {"PROXY_COUNT"}:
         return int(raw)

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and attached in :func:`facilitation.create_app`."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -13,3 +15,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+#: Rate limits; storage (memory, or Redis with REDIS_URL) is chosen in core.limits.install.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
