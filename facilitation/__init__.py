@@ -99,6 +99,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_models() -> None:
     from facilitation.accounts import models as accounts_models  # noqa: F401
+    from facilitation.api import models as api_models  # noqa: F401
     from facilitation.attendance import models as attendance_models  # noqa: F401
     from facilitation.consent import models as consent_models  # noqa: F401
     from facilitation.exercises import models as exercises_models  # noqa: F401
