@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.urls import iri_to_uri
 
 from facilitation.accounts.models import Role
 from facilitation.core.errors import DomainError
@@ -49,12 +50,17 @@ def safe_next(target: str | None, default: str) -> str:
     """Return ``target`` only if it is a path on this site; otherwise ``default``."""
     if not target:
         return default
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil" becomes "//evil"), and a
+    # control character in a Location header is refused by the server: refuse them all.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     if "\\" in target:
         return default
-    return target
+    # Percent-encode spaces and non-ASCII so the Location header is plain ASCII.
+    return iri_to_uri(target)
 
 
 class PostForm(FlaskForm):
