@@ -47,6 +47,7 @@ def _test_config(uri: str, instance: str) -> dict[str, object]:
         "STRIPE_SECRET_KEY": None,
         "STRIPE_PUBLISHABLE_KEY": None,
         "STRIPE_WEBHOOK_SECRET": None,
+        "RATELIMIT_ENABLED": False,  # tests log in often; test_rate_limits.py turns it on
     }
 
 

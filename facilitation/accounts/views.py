@@ -16,6 +16,7 @@ from facilitation.accounts.forms import (
     SignUpForm,
 )
 from facilitation.accounts.models import Role, User
+from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, safe_next, show_error
@@ -31,6 +32,7 @@ def _log_in(user: User) -> None:
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
+@limits.sign_up
 def sign_up():  # type: ignore[no-untyped-def]
     """Create an account and log in."""
     if current_user.is_authenticated:
@@ -59,6 +61,7 @@ def sign_up():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/log-in", methods=["GET", "POST"])
+@limits.log_in
 def log_in():  # type: ignore[no-untyped-def]
     """Log in with email and password."""
     form = LoginForm()
@@ -91,6 +94,7 @@ def log_out():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@limits.reset_request
 def forgot_password():  # type: ignore[no-untyped-def]
     """Ask for a password reset link by email."""
     form = ForgotPasswordForm()
@@ -106,6 +110,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limits.reset_form
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     """Choose a new password with a reset link."""
     try:

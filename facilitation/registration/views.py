@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from facilitation.consent import services as consent
+from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, NotFound
 from facilitation.core.web import PostForm
@@ -65,6 +66,7 @@ def _refuse_cards_when_off(registration: Registration) -> None:
 
 @bp.route("/gatherings/<int:gathering_id>/register", methods=["POST"])
 @login_required
+@limits.register
 def create_registration(gathering_id: int):  # type: ignore[no-untyped-def]
     """Register for a gathering: confirmed, an application, the waitlist, or a seat to pay."""
     gathering = _gathering(gathering_id)
