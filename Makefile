@@ -7,7 +7,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install lint format bench bench-live migrate
+.PHONY: run test install lint format bench bench-live bench-load migrate
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ bench: install
 ## The live fan-out and memory benchmark (PostgreSQL; about 25 minutes with --repeat 3).
 bench-live: install
 	$(BIN)/python benchmarks/fanout_bench.py --sizes 100,500,1000 --modes threading,gevent
+
+## A realistic evening: 300 sign-ups and registrations while 200 phones are in a live run,
+## two gevent processes + Redis + PostgreSQL, beside a bare Flask baseline (about 8 minutes).
+bench-load: install
+	$(BIN)/python benchmarks/load_bench.py --phones 200 --visitors 300 --duration 180
 
 ## Make a migration after a model change: make migrate MESSAGE="what changed"
 migrate: install

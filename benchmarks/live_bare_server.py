@@ -7,6 +7,9 @@ like the app's ``run_state`` (same JSON size, see ``--payload-bytes``) and emits
 room as ``run_state``, then acknowledges.
 
     python benchmarks/live_bare_server.py --mode gevent --port 5055
+    # two processes, one room, through Redis (as the app runs with REDIS_URL)
+    python benchmarks/live_bare_server.py --mode gevent --port 5055 \
+        --message-queue redis://127.0.0.1:6379/0 --channel bare-bench
 
 Modes (see ``live_modes.py``): ``threading``, ``gevent`` (simple-websocket) and
 ``gevent-websocket``; under the gevent ones the standard library is monkey-patched first, as a
@@ -28,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--payload-bytes", type=int, default=1024, help="JSON size of the payload")
+    p.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/0 (several processes)")
+    p.add_argument("--channel", default="flask-socketio", help="message queue channel")
     return p.parse_args(argv)
 
 
@@ -103,10 +108,22 @@ def run_state_like(size: int) -> dict[str, Any]:
     return base
 
 
-def create_server(mode: str, payload_bytes: int) -> tuple[Flask, SocketIO]:
+def create_server(
+    mode: str,
+    payload_bytes: int,
+    message_queue: str | None = None,
+    channel: str = "flask-socketio",
+) -> tuple[Flask, SocketIO]:
+    """The bare app; with ``message_queue`` (Redis) emits reach every process's clients."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "bare-benchmark-secret-key"
-    socketio = SocketIO(app, async_mode=mode, cors_allowed_origins=None)
+    socketio = SocketIO(
+        app,
+        async_mode=mode,
+        cors_allowed_origins=None,
+        message_queue=message_queue,
+        channel=channel,
+    )
     template = run_state_like(payload_bytes)
     counter = {"version": 0}
 
@@ -138,7 +155,7 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard > 0 else soft, hard))
     install_gc_monitor()
-    app, socketio = create_server(ASYNC_MODE, ARGS.payload_bytes)
+    app, socketio = create_server(ASYNC_MODE, ARGS.payload_bytes, ARGS.message_queue, ARGS.channel)
     print(
         f"bare server: mode={socketio.async_mode} websocket={websocket_flavour(ASYNC_MODE)} "
         f"payload={ARGS.payload_bytes}B on {ARGS.host}:{ARGS.port}",

@@ -45,15 +45,18 @@ def app_overrides(setup: dict[str, Any], mode: str = "threading") -> dict[str, A
     }
 
 
-def _fresh_postgres() -> str:
+def _fresh_postgres(name: str = PG_DATABASE) -> str:
+    """Drop and re-create the database ``name`` on 127.0.0.1:5432; return its URI."""
     import psycopg
 
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"bad database name {name!r}")
     with psycopg.connect(
         "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
     ) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"{PG_SERVER}/{PG_DATABASE}"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{PG_SERVER}/{name}"
 
 
 def prepare(args: argparse.Namespace) -> dict[str, Any]:
@@ -61,7 +64,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FACILITATION_INSTANCE_PATH", str(out.parent / "instance"))
     if args.db == "postgres":
-        db_uri = _fresh_postgres()
+        db_uri = _fresh_postgres(getattr(args, "database", PG_DATABASE))
     else:
         path = out.parent / "bench.sqlite3"
         if path.exists():
@@ -195,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("prepare", help="fresh database, people, gathering, cookies")
     a.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     a.add_argument("--users", type=int, default=1000)
+    a.add_argument("--database", default=PG_DATABASE, help="PostgreSQL database to re-create")
     a.add_argument("--out", required=True)
     b = sub.add_parser("new-run", help="a new run with the first N people present")
     b.add_argument("--setup", required=True)
