@@ -275,8 +275,7 @@ def test_the_whole_journey(pg_app, server, localstripe, tmp_path):
         office.wait_for_selector("table.registrations")
         row = office.locator(f"#registration-{registration.id}")
         assert "Paid" in row.text_content() and "EUR 15.00" in row.text_content()
-        row.scroll_into_view_if_needed()
-        tour.shot(office, "registrations-and-revenue")
+        tour.shot(office, "registrations-and-revenue", full_page=True)
 
     assert offline.blocked == []
     # The same story, from the database.
