@@ -27,7 +27,15 @@ from facilitation.registration.pricing import OptionKind
 bp = Blueprint("attendance", __name__)
 
 #: What a door volunteer may open besides the desk.
-DOOR_ENDPOINTS = {"static", "accounts.log_in", "accounts.log_out", "favicon"}
+DOOR_ENDPOINTS = {
+    "static",
+    "accounts.log_in",
+    "accounts.log_out",
+    "favicon",
+    # Their API tokens, for a desk app that checks people in through /api/v1.
+    "api_tokens.list_tokens",
+    "api_tokens.revoke_token",
+}
 
 
 @bp.before_app_request
