@@ -245,6 +245,8 @@ def test_the_whole_journey(pg_app, server, localstripe, tmp_path):
             seen.append(shown)
             if round_number == 1:
                 next_phase(console, "Gaze")
+                for screen in (projector, visitor):
+                    screen.wait_for_selector("#phase-name:text('Gaze')")
                 tour.shot(console, "console-round-1")
                 tour.shot(projector, "projector-round-1")
                 tour.shot(visitor, "phone-round-1")
