@@ -118,7 +118,7 @@ def test_two_rounds_on_projector_console_and_five_phones(browser_app, server):
             phones.append((person, page))
 
         # Accessibility of the phone page, before and during the run.
-        phones[0][1].add_script_tag(path=str(AXE))
+        phones[0][1].evaluate(AXE.read_text())  # the CSP refuses an inline <script>
         before = phones[0][1].evaluate("async () => (await axe.run()).violations.map(v => v.id)")
         assert before == []
 
@@ -136,7 +136,7 @@ def test_two_rounds_on_projector_console_and_five_phones(browser_app, server):
         ends = phase_ends(pages)
         assert None not in ends and max(ends) - min(ends) < 500, ends
 
-        phones[1][1].add_script_tag(path=str(AXE))
+        phones[1][1].evaluate(AXE.read_text())  # the CSP refuses an inline <script>
         during = phones[1][1].evaluate("async () => (await axe.run()).violations.map(v => v.id)")
         assert during == []
 
