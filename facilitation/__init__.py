@@ -70,7 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     # Handlers must be registered before init_app, or a second app in one process gets none.
-    from facilitation.exercises import sockets  # noqa: F401
+    from facilitation.exercises import sockets
 
     socketio.init_app(
         app,
@@ -78,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         channel=app.config["SOCKETIO_CHANNEL"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         cors_allowed_origins=None,
+        max_http_buffer_size=sockets.MAX_FRAME_BYTES,
     )
 
     _register_models()
@@ -112,7 +113,6 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
-    from facilitation.api.token_views import bp as api_tokens_bp
     from facilitation.api.views import bp as api_bp
     from facilitation.attendance.report_views import bp as attendance_reports_bp
     from facilitation.attendance.views import bp as attendance_bp
@@ -144,7 +144,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_bp)
     app.register_blueprint(attendance_reports_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(api_tokens_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."

@@ -6,19 +6,20 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, emit, join_room
+from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
 
 from facilitation.accounts.models import User
 from facilitation.consent.safety import banned_user_ids
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
-from facilitation.exercises import broadcast, rooms, services, snapshots
+from facilitation.exercises import broadcast, rooms, services, snapshots, throttle
 from facilitation.exercises.models import Run
 from facilitation.extensions import db, socketio
 from facilitation.gatherings.models import Gathering
@@ -26,6 +27,9 @@ from facilitation.gatherings.models import Gathering
 logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 2048
+#: Largest Engine.IO frame (Socket.IO's max_http_buffer_size): a few events' worth; the
+#: transport closes a connection that sends a bigger one before any handler sees it.
+MAX_FRAME_BYTES = 16 * 1024
 TICK_SECONDS = 0.25
 PARTICIPANT, FACILITATOR, PROJECTOR = "participant", "facilitator", "projector"
 
@@ -121,11 +125,40 @@ def _accept(auth: Any) -> None:
 @socketio.on("disconnect", namespace=rooms.NAMESPACE)
 def on_disconnect(*args: Any) -> None:
     """Forget the connection (a dropped phone stays present until it leaves)."""
-    _connections.pop(request.sid, None)  # type: ignore[attr-defined]
+    connection = _connections.pop(request.sid, None)  # type: ignore[attr-defined]
+    user_id = connection.user_id if connection else None
+    if user_id is not None and any(c.user_id == user_id for c in _connections.values()):
+        user_id = None  # the person's other socket still needs their support memory
+    _throttle().forget(request.sid, user_id)  # type: ignore[attr-defined]
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": code, "message": message}
+
+
+SLOW_DOWN = "Too many messages at once; wait a moment and try again."
+#: The throttle's clock (monotonic seconds); tests replace it to step time by hand.
+throttle_clock: Callable[[], float] = time.monotonic
+
+
+def _throttle() -> throttle.Throttle:
+    """Return this app's socket throttle (per app, so a new app starts with none)."""
+    found = current_app.extensions.get("live_throttle")
+    if found is None:
+        found = current_app.extensions["live_throttle"] = throttle.Throttle()
+    return found  # type: ignore[no-any-return]
+
+
+def _flooding() -> dict[str, Any] | None:
+    """Answer slow_down to a socket over its rate, disconnecting it after sustained abuse."""
+    sid = request.sid  # type: ignore[attr-defined]
+    verdict = _throttle().check(sid, throttle_clock())
+    if verdict.allowed:
+        return None
+    if verdict.disconnect:
+        logger.warning("live socket %s disconnected for flooding", sid)
+        disconnect()
+    return _error("slow_down", SLOW_DOWN)
 
 
 Handler = Callable[[Connection, dict[str, Any]], "tuple[services.Outcome | None, dict[str, Any]]"]
@@ -139,6 +172,9 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
             connection = _connections.get(request.sid)  # type: ignore[attr-defined]
             if connection is None:
                 return _error("forbidden", "Connect to a run first.")
+            refused = _flooding()  # before any other work: a flood costs two dict look-ups
+            if refused is not None:
+                return refused
             if connection.role not in roles:
                 return _error("forbidden", "You may not do that here.")
             payload = {} if payload is None else payload
@@ -226,12 +262,27 @@ def leave_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[
 
 @live_event("signal_support", PARTICIPANT)
 def signal_support(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Raise a silent support signal; facilitators see it at once."""
+    """Raise a silent support signal; facilitators see it at once, and once per press burst.
+
+    Repeated presses are answered ``ok`` with ``already_sent`` (never an error: the person
+    was heard); the facilitators are alerted again only for a new signal or after
+    ``throttle.SUPPORT_REPEAT_S``.
+    """
+    limits, user_id = _throttle(), connection.user_id
+    assert user_id is not None
+    if not limits.support_allowed(user_id, throttle_clock()):
+        last = limits.last_signal(user_id)
+        if last is None:
+            raise DomainError("slow_down", SLOW_DOWN)
+        return None, {"signal_id": last, "already_sent": True}
     signal = services.signal_support(_run(connection), _user(connection), now=utcnow())
     db.session.commit()
+    if not limits.should_alert(user_id, signal.id, throttle_clock()):
+        return None, {"signal_id": signal.id, "already_sent": True}
     broadcast.emit_support_signal(signal)
     return services.Outcome(run_id=connection.run_id, support_changed=True), {
-        "signal_id": signal.id
+        "signal_id": signal.id,
+        "already_sent": False,
     }
 
 

@@ -295,3 +295,12 @@ def test_two_processes_share_counts_through_redis(pg_app, postgres_uri, tmp_path
         # With Redis, process B knows about A's ten failures; each in its own memory does not
         # (the control: this test would pass without sharing only if the limit were broken).
         assert _csrf_log_in(session, b.url, user.email, "wrong") == (429 if shared else 400)
+
+
+def test_bodies_up_to_the_largest_form_are_read_and_bigger_ones_get_413(limited):
+    client = limited().test_client()
+    signature_sized = {"email": "a@example.org", "password": "x", "pad": "x" * 400_000}
+    assert post(client, "/log-in", signature_sized).status_code == 400  # read, then refused
+    huge = post(client, "/log-in", {"email": "a@example.org", "pad": "x" * 3_000_000})
+    assert huge.status_code == 413
+    assert "That upload is too large." in huge.get_data(as_text=True)
