@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from facilitation.accounts.models import User
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
+    from facilitation.api.token_views import bp as api_tokens_bp
     from facilitation.api.views import bp as api_bp
     from facilitation.attendance.report_views import bp as attendance_reports_bp
     from facilitation.attendance.views import bp as attendance_bp
@@ -144,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_bp)
     app.register_blueprint(attendance_reports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
     login_manager.login_view = "accounts.log_in"
     login_manager.login_message = "Please log in to see that page."
