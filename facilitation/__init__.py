@@ -80,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=None,
         max_http_buffer_size=sockets.MAX_FRAME_BYTES,
     )
+    sockets.install(app)
 
     _register_models()
     _register_hardening(app)

@@ -100,6 +100,21 @@ def send_snapshots(connection: Connection) -> None:
         emit("facilitator_view", snapshots.facilitator_view(run))
 
 
+def install(app: Flask) -> None:
+    """Let each socket event's request object go when the event is done."""
+    app.teardown_request(_forget_socket_request)
+
+
+def _forget_socket_request(_error: BaseException | None = None) -> None:
+    # Flask-SocketIO runs every event in a request context built on the socket's environ,
+    # and Werkzeug caches the request object in that environ: it would live as long as the
+    # socket, holding the 404 that routing raised (/socket.io/ is no page) with its traceback
+    # and every frame of the handler's stack, locals and all. Measured in docs/benchmarks.md.
+    if getattr(request, "sid", None) is not None:
+        request.routing_exception = None
+        request.environ.pop("werkzeug.request", None)
+
+
 @socketio.on("connect", namespace=rooms.NAMESPACE)
 def on_connect(auth: Any = None) -> None:
     """Recognise the client, put it in its rooms and send its snapshots."""
