@@ -17,13 +17,15 @@ The rules (docs/security.md explains why):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 #: Endpoints that anonymous visitors may have cached (public, the same for everyone).
 PUBLIC_ENDPOINTS = frozenset(
@@ -118,7 +120,55 @@ def refuse_host(error: SecurityError):  # type: ignore[no-untyped-def]
     return render_template("core/bad_host.html"), 400
 
 
+class SocketHostGuard:
+    """Refuse Socket.IO requests for an untrusted Host.
+
+    Flask checks TRUSTED_HOSTS, but Socket.IO requests reach Engine.IO before Flask sees
+    them (and before ProxyFix), so this WSGI wrapper checks them the same way.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any], path: str = "/socket.io") -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.path = path
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer 400 for a Socket.IO request to a foreign host; pass everything else on."""
+        trusted = self.app.config.get("TRUSTED_HOSTS")
+        if trusted is not None and str(environ.get("PATH_INFO", "")).startswith(self.path):
+            try:
+                get_host(self._as_proxied(environ), trusted)
+            except SecurityError:
+                body = b"Unknown site address: this site does not answer to that host name.\n"
+                start_response(
+                    "400 BAD REQUEST",
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("Content-Length", str(len(body))),
+                        ("X-Content-Type-Options", "nosniff"),
+                        ("Cache-Control", "no-store"),
+                    ],
+                )
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _as_proxied(self, environ: dict[str, Any]) -> dict[str, Any]:
+        """Return the environ as ProxyFix would leave it (the app's own view of the host)."""
+        hops = int(self.app.config.get("PROXY_COUNT") or 0)
+        if not hops:
+            return environ
+        seen: dict[str, Any] = {}
+
+        def keep(fixed: dict[str, Any], _start: Any) -> list[bytes]:
+            seen.update(fixed)
+            return []
+
+        ProxyFix(keep, x_for=hops, x_proto=hops, x_host=hops)(dict(environ), None)  # type: ignore[arg-type]
+        return seen
+
+
 def install(app: Flask) -> None:
-    """Add the security headers to every response and the untrusted-Host page."""
+    """Add the security headers to every response and refuse untrusted hosts clearly."""
     app.after_request(add_headers)
     app.register_error_handler(SecurityError, refuse_host)
+    app.wsgi_app = SocketHostGuard(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -308,3 +308,30 @@ def test_trusted_hosts_come_from_the_environment(other_app, monkeypatch):
     client = made.test_client()
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/", headers={"Host": "www.example.org"}).status_code == 200
+
+
+SOCKET_HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
+
+
+def test_socket_io_refuses_a_foreign_host_too(app, client):
+    """Socket.IO requests reach Engine.IO before Flask; the guard checks their host."""
+    assert client.get(SOCKET_HANDSHAKE, headers={"Host": "evil.example"}).status_code == 200
+    app.config["TRUSTED_HOSTS"] = ["gatherwell.test"]
+    refused = client.get(SOCKET_HANDSHAKE, headers={"Host": "evil.example"})
+    assert refused.status_code == 400
+    assert b"Unknown site address" in refused.data
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"
+    handshake = client.get(SOCKET_HANDSHAKE, headers={"Host": "gatherwell.test"})
+    assert handshake.status_code == 200 and b'"sid"' in handshake.data
+
+
+def test_socket_io_checks_the_forwarded_host_behind_a_proxy(other_app):
+    proxied = other_app(PROXY_COUNT=1, TRUSTED_HOSTS=["gatherwell.test"]).test_client()
+    good = proxied.get(
+        SOCKET_HANDSHAKE, headers={"Host": "10.0.0.5", "X-Forwarded-Host": "gatherwell.test"}
+    )
+    assert good.status_code == 200
+    bad = proxied.get(
+        SOCKET_HANDSHAKE, headers={"Host": "gatherwell.test", "X-Forwarded-Host": "evil.example"}
+    )
+    assert bad.status_code == 400
