@@ -54,7 +54,12 @@ ACTOR_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
 #: Columns where a match alone never puts a row in the export.
 NOT_EXPORTED = {("incident_reports", "subject_user_id")}
 #: Columns left out of every exported row.
-REDACTED = {("users", "password_hash"), ("bans", "reason"), ("incident_reports", "private_notes")}
+REDACTED = {
+    ("users", "password_hash"),
+    ("bans", "reason"),
+    ("incident_reports", "private_notes"),
+    ("api_tokens", "token_hash"),
+}
 
 WITHHELD = [
     "Do-not-pair requests other people may have made about you are not included: whoever "
@@ -105,6 +110,8 @@ ERASURE: dict[str, dict[str, str]] = {
     # Attendance is kept like the registrations it counts; the account row names nobody.
     "check_ins": {"user_id": KEEP, "by_id": KEEP, "undone_by_id": KEEP},
     "walk_ins": {"registered_by_id": KEEP},
+    # Personal API tokens die with the account.
+    "api_tokens": {"user_id": DELETE},
 }
 
 

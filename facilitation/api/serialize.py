@@ -40,9 +40,8 @@ def me(user: User, scopes: frozenset[str]) -> dict[str, Any]:
 
 
 def _option(option: TicketOption) -> dict[str, Any]:
-    card = option.kind in (OptionKind.FIXED, OptionKind.SLIDING) and (
-        option.kind == OptionKind.SLIDING or option.price_minor > 0
-    )
+    # A sliding scale is paid by card for any amount above zero.
+    card = option.kind == OptionKind.SLIDING or pays_by_card(option.kind, option.price_minor)
     return {
         "id": option.id,
         "name": option.name,

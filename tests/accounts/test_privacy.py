@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts import privacy
 from facilitation.accounts.models import Role, User
+from facilitation.api import tokens as api_tokens
 from facilitation.attendance import services as attendance
 from facilitation.consent import safety
 from facilitation.consent import services as consent
@@ -108,6 +109,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     walk_in = attendance.WalkInInput("Wren Walker", "wren@example.org", None, 0, "privacy-walk")
     walk_in.option_id = make_option(led, "free").id
     attendance.walk_in(person, led, walk_in, now)
+    api_tokens.issue(person, "Their spreadsheet", {"read"}, now=now)  # a personal API token
     db.session.commit()
     return SimpleNamespace(
         person=person, others=others, facilitator=facilitator, signature=signature
