@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -96,8 +96,6 @@ def _cacheable(endpoint: str | None) -> bool:
 
 def add_headers(response: Response) -> Response:
     """Put the security headers on a response (an ``after_request`` hook)."""
-    from flask import current_app
-
     config = current_app.config
     endpoint = request.endpoint
     extra = stripe_sources(config) if endpoint in STRIPE_ENDPOINTS else None
