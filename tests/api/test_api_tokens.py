@@ -121,3 +121,29 @@ def test_the_api_ignores_session_cookies_and_needs_no_csrf_token(app, client, au
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["status"] == "draft"
     assert made.get_json()["starts_at"] == "2030-03-01T17:00:00+00:00"
+
+
+def test_door_volunteers_reach_their_token_page_and_check_in_with_it(client, auth):
+    door = make_user(Role.DOOR)
+    db.session.commit()
+    auth.login(door)
+    made = client.post("/account/api-tokens", data={"name": "Desk tablet", "write": "y"})
+    assert made.status_code == 201
+    secret = made.get_data(as_text=True).split("data-token>")[1].split("<")[0]
+    assert call(client, "GET", "/api/v1/me", secret).get_json()["role"] == "door"
+    assert client.get("/account").status_code == 403  # the rest of the account stays closed
+
+
+def test_the_token_form_says_what_is_wrong(client, auth):
+    person = make_user()
+    db.session.commit()
+    auth.login(person)
+    refused = client.post("/account/api-tokens", data={"name": "", "expires_in_days": "999"})
+    assert refused.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+    assert "Give the token a name." in refused.get_data(as_text=True)
+
+
+def test_the_account_page_links_to_the_tokens(client, auth):
+    auth.login(make_user())
+    assert "/account/api-tokens" in client.get("/account").get_data(as_text=True)
