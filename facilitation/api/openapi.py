@@ -37,8 +37,14 @@ def _id(description: str = "") -> Schema:
     return schema
 
 
+#: No NUL character: PostgreSQL cannot store one in text.
+NO_NUL = "^[^\\u0000]*$"
+#: Something besides spaces, and no NUL.
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
 def _text(max_length: int, **extra: Any) -> Schema:
-    return {"type": "string", "maxLength": max_length, **extra}
+    return {"type": "string", "maxLength": max_length, "pattern": NO_NUL, **extra}
 
 
 def _nullable(schema: Schema) -> Schema:
@@ -71,7 +77,7 @@ DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 NULLABLE_DATE_TIME = _nullable(DATE_TIME)
 
 _GATHERING_FIELDS: dict[str, Schema] = {
-    "title": _text(200, minLength=1, pattern=r"\S"),
+    "title": _text(200, minLength=1, pattern=NOT_BLANK),
     "timezone": _text(64, minLength=1, description="IANA name, such as Europe/London."),
     "capacity": {"type": "integer", "minimum": 0, "maximum": 10_000},
     "starts_at": {**DATE_TIME, "description": "RFC 3339 with an offset."},

@@ -214,6 +214,7 @@ def test_bodies_are_checked_against_the_document(client):
         ({"capacity": "12"}, 422),
         ({"capacity": 10_001}, 422),
         ({"surprise": 1}, 422),
+        ({"venue_name": "Hall\x00 B"}, 422),  # PostgreSQL could not store it
         ({}, 422),
         ({"timezone": "Europe"}, 409),
         ({"starts_at": "2030-01-01T10:00:00Z", "ends_at": "2030-01-01T09:00:00Z"}, 409),
