@@ -121,11 +121,70 @@ def redis_pids() -> list[int]:
     return found
 
 
+class PgActivity:
+    """Samples pg_stat_activity of one database every second: who holds connections, how."""
+
+    def __init__(self, dbname: str) -> None:
+        import collections
+        import threading
+
+        self.dbname = dbname
+        self.stop = threading.Event()
+        self.samples = 0
+        self.max_total = 0
+        self.max_idle_in_transaction = 0
+        self.max_waiting_on_lock = 0
+        self.seen: collections.Counter[str] = collections.Counter()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                while not self.stop.wait(1.0):
+                    rows = conn.execute(
+                        "SELECT state, coalesce(wait_event_type, ''), "
+                        "regexp_replace(left(query, 70), '\\s+', ' ', 'g'), count(*) "
+                        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                        "GROUP BY 1, 2, 3",
+                        (self.dbname,),
+                    ).fetchall()
+                    self.samples += 1
+                    self.max_total = max(self.max_total, sum(r[3] for r in rows))
+                    idle_tx = sum(r[3] for r in rows if r[0] == "idle in transaction")
+                    locks = sum(r[3] for r in rows if r[1] == "Lock")
+                    self.max_idle_in_transaction = max(self.max_idle_in_transaction, idle_tx)
+                    self.max_waiting_on_lock = max(self.max_waiting_on_lock, locks)
+                    for state, wait, query, n in rows:
+                        if state != "idle":
+                            self.seen[f"{state} | {wait or '-'} | {query}"] += n
+        except Exception as exc:  # a sampler failing must not fail the measurement
+            self.seen[f"sampler failed: {exc!r}"] += 1
+
+    def result(self) -> dict[str, Any]:
+        """Maxima over the samples, and the busiest (state, wait, query) connection-seconds."""
+        self.stop.set()
+        self.thread.join(timeout=5)
+        return {
+            "samples": self.samples,
+            "max_connections": self.max_total,
+            "max_idle_in_transaction": self.max_idle_in_transaction,
+            "max_waiting_on_lock": self.max_waiting_on_lock,
+            "top": self.seen.most_common(8),
+        }
+
+
 def log_problems(log: Path) -> dict[str, int]:
-    """Count tracebacks and 5xx answers a server logged."""
+    """Count what a server logged as failing: tracebacks, 500s, failed live events, pool waits."""
     text = log.read_text(errors="replace") if log.exists() else ""
-    fives = sum(1 for ln in text.splitlines() if '" 5' in ln and "HTTP/1.1" in ln)
-    return {"tracebacks": text.count("Traceback"), "http_5xx": fives}
+    return {
+        "tracebacks": text.count("Traceback (most recent call last)"),
+        "http_500": text.count("ERROR in app: Exception on"),
+        "live_event_failed": text.count("ERROR in sockets: live event"),
+        "pool_timeouts": text.count("QueuePool limit"),
+    }
 
 
 def tail(path: Path, lines: int = 12) -> str:
@@ -297,6 +356,8 @@ def measure(args: argparse.Namespace, work: Path, target: str, payload: int) -> 
         redis = redis_pids()
         redis0 = sum(cpu_seconds(p) for p in redis)
         busy0, wall0 = system_busy_seconds(), time.time()
+        activity = PgActivity(APP_DB if target == "app" else BARE_DB)
+        activity.thread.start()
         visitors = start(
             [PY, str(HERE / "load_visitors.py"), "--ports", port_list,
              "--visitors", str(args.visitors), "--duration", str(args.duration),
@@ -314,6 +375,7 @@ def measure(args: argparse.Namespace, work: Path, target: str, payload: int) -> 
                 stop(proc)
         wall = time.time() - wall0
         busy = system_busy_seconds() - busy0
+        pg_activity = activity.result()
         cpu_srv = [round(cpu_seconds(pid) - cpu0[pid], 3) for pid in pids]
         rss = [read_rss_kb(pid)[0] for pid in pids]
         cpu_db = sum(
@@ -346,6 +408,7 @@ def measure(args: argparse.Namespace, work: Path, target: str, payload: int) -> 
         }
         result["rss_kb"] = {"start": rss0, "end": rss}
         result["db"] = count_registrations(target, gathering["gathering_id"], tag)
+        result["pg_activity"] = pg_activity
         result["server_logs"] = {str(s[0]): log_problems(s[2]) for s in servers}
         return result
     finally:
@@ -385,6 +448,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "p99": pct(everything, 0.99),
         "max": max(everything) if everything else float("nan"),
         "errors": sum(v["errors"].values()),
+        "attempted": len(everything) + v.get("no_answer", 0),
     }
     ports = [str(p) for p in ph["ports"]]
     measured = [b for b in ph["broadcasts"] if b.get("version") is not None]
@@ -432,6 +496,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "accounts": db["accounts"],
         "doubled": db["rows"] - db["people"],
         "lost": len(set(returned) - set(db["ids"])),
+        # registered, but the visitor never saw the answer (timed out or failed afterwards)
+        "unanswered": db["rows"] - len(set(returned) & set(db["ids"])),
         "statuses": db["statuses"],
     }
     return {
@@ -442,6 +508,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "start_late_ms": v["start_late_ms"],
         "server_logs": result["server_logs"],
         "rss_kb": result["rss_kb"],
+        "pg_activity": result.get("pg_activity"),
     }
 
 
@@ -449,7 +516,7 @@ def problems(name: str, s: dict[str, Any]) -> list[str]:
     """Why a target's run is broken (empty: it is a measurement)."""
     why = []
     req, fan, reg = s["requests"]["all"], s["fanout"], s["registrations"]
-    attempted = req["n"] + req["errors"]
+    attempted = req.get("attempted", req["n"] + req["errors"])
     if req["errors"] > BROKEN_PCT / 100.0 * max(1, attempted):
         why.append(f"{name}: {req['errors']} of {attempted} requests failed")
     if fan["missed"] > BROKEN_PCT / 100.0 * max(1, fan["deliveries"]):
@@ -459,10 +526,6 @@ def problems(name: str, s: dict[str, Any]) -> list[str]:
         why.append(f"{name}: the server refused {len(refused)} commands; first: {refused[0]}")
     if reg["lost"] or reg["doubled"]:
         why.append(f"{name}: registrations lost {reg['lost']}, doubled {reg['doubled']}")
-    if reg["in_db"] != reg["completed"]:
-        why.append(
-            f"{name}: {reg['in_db']} registrations in the database, {reg['completed']} completed"
-        )
     if reg["completed"] < reg["visitors"] * (1 - BROKEN_PCT / 100.0):
         why.append(f"{name}: only {reg['completed']} of {reg['visitors']} visitors registered")
     return why
@@ -526,18 +589,35 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
             * 6
         )
     out += ["", "Registrations, CPU (s over the evening) and the rest of the machine:", ""]
-    head = "| target | visitors | completed | in database | doubled | lost | servers CPU | "
+    head = "| target | visitors | completed | in database (unanswered) | doubled | lost | "
+    head += "servers CPU | "
     head += "PostgreSQL | Redis | clients (phones + visitors) | others | start late max |"
     out += [head, "|" + "---|" * (head.count("|") - 1)]
     for name, s in summaries.items():
         r, c = s["registrations"], s["cpu"]
         out.append(
-            f"| {name} | {r['visitors']} | {r['completed']} | {r['in_db']} | {r['doubled']} | "
+            f"| {name} | {r['visitors']} | {r['completed']} | {r['in_db']} ({r['unanswered']}) | "
+            f"{r['doubled']} | "
             f"{r['lost']} | {' + '.join(fmt(x) for x in c['servers_s'])} | {fmt(c['db_s'])} | "
             f"{fmt(c['redis_s'])} | {fmt(c['phones_client_s'])} + {fmt(c['visitors_client_s'])} | "
             f"{fmt(c['other_pct'])}% of {os.cpu_count()} CPUs | "
             f"{fmt(s['start_late_ms']['max'])} ms |"
         )
+    out.append("")
+    for name, s in summaries.items():
+        logs = "; ".join(
+            f"{port}: " + ", ".join(f"{k} {v}" for k, v in found.items())
+            for port, found in s["server_logs"].items()
+        )
+        out.append(f"Server logs of {name}: {logs}")
+        act = s.get("pg_activity")
+        if act:
+            out.append(
+                f"PostgreSQL connections of {name} (sampled every second): at most "
+                f"{act['max_connections']}, {act['max_idle_in_transaction']} idle in a "
+                f"transaction, {act['max_waiting_on_lock']} waiting on a lock; busiest:"
+            )
+            out += [f"  {n:5d} x {what}" for what, n in act["top"][:5]]
     return "\n".join(out)
 
 
@@ -550,7 +630,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a smoke run of about 30 s per target")
     p.add_argument("--targets", default="app,bare", help="app, bare or both (in this order)")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    p.add_argument("--threads", type=int, default=64, help="visitors' threads")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="visitors' threads (default: one per visitor, so arrivals keep their schedule)",
+    )
     p.add_argument("--seed", type=int, default=8, help="of the arrival schedule")
     p.add_argument("--payload-bytes", type=int, default=None, help="bare run_state size")
     p.add_argument(
@@ -563,6 +648,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     quick = {"phones": 100, "visitors": 30, "duration": 30.0}
     full = {"phones": 200, "visitors": 300, "duration": 180.0}
+    if args.threads is None:
+        args.threads = args.visitors or (quick if args.quick else full)["visitors"]
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)

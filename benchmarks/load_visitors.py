@@ -63,6 +63,7 @@ class Visitors:
         self.latencies: dict[str, list[float]] = {s: [] for s in STEPS}
         self.errors: dict[str, int] = {s: 0 for s in STEPS}
         self.examples: list[str] = []
+        self.no_answer = 0  # requests that timed out or failed to connect (no latency)
         self.lateness: list[float] = []
         self.completed = 0
         self.registrations: list[int] = []
@@ -87,6 +88,8 @@ class Visitors:
             else:
                 r = s.post(url, data=data, allow_redirects=False, timeout=self.args.timeout)
         except requests.RequestException as exc:
+            with self.lock:
+                self.no_answer += 1
             self._fail(step, f"{type(exc).__name__}: {str(exc)[:160]}")
             return None
         ms = (time.perf_counter() - t0) * 1000.0
@@ -169,6 +172,7 @@ class Visitors:
             "registration_ids": sorted(self.registrations),
             "latency_ms": self.latencies,
             "errors": self.errors,
+            "no_answer": self.no_answer,
             "error_examples": self.examples,
             "start_late_ms": {
                 "p50": round(late[len(late) // 2] * 1000.0, 1) if late else None,
