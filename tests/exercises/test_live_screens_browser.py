@@ -73,8 +73,12 @@ def check_phones(phones, run_id):
             )
             continue
         partners, spot = expected[user.id]
+        # Wait for the spot and the partner together: a phone that keeps its spot in the next
+        # round shows the old partner until the new snapshot arrives.
         page.wait_for_function(
-            "s => document.getElementById('spot').textContent.startsWith(s)", arg=f"Spot {spot} "
+            """([s, p]) => document.getElementById('spot').textContent.startsWith(s)
+                && document.getElementById('partner').textContent === p""",
+            arg=[f"Spot {spot} ", " & ".join(partners)],
         )
         assert page.text_content("#partner") == " & ".join(partners)
     return expected, resting
