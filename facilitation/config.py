@@ -71,6 +71,7 @@ ENV_KEYS = [
     "STRIPE_API_BASE",
     "STRIPE_JS_URL",
     "TRUSTED_HOSTS",
+    "HSTS_SECONDS",
     "RATELIMIT_ENABLED",
 ]
 BARE_ENV_KEYS = {
@@ -90,7 +91,7 @@ def _coerce(key: str, raw: str) -> Any:
         return [host.strip() for host in raw.split(",") if host.strip()] or None
     if key in {"FORCE_SECURE_COOKIES", "RATELIMIT_ENABLED"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if key in {"PROXY_COUNT"}:
+    if key in {"PROXY_COUNT", "HSTS_SECONDS"}:
         return int(raw)
     return raw
 

@@ -59,6 +59,19 @@ def test_environment_settings_are_read(monkeypatch):
     assert "SECRET_KEY" not in config.from_environment(dict(os.environ, SECRET_KEY=""))
 
 
+def test_hardening_settings_are_read_from_the_environment():
+    env = {
+        "FACILITATION_HSTS_SECONDS": "0",
+        "FACILITATION_TRUSTED_HOSTS": "circles.example.org, .example.org",
+        "FACILITATION_RATELIMIT_ENABLED": "false",
+    }
+    assert config.from_environment(env) == {
+        "HSTS_SECONDS": 0,
+        "TRUSTED_HOSTS": ["circles.example.org", ".example.org"],
+        "RATELIMIT_ENABLED": False,
+    }
+
+
 STRIPE_KEYS = {
     "STRIPE_SECRET_KEY": "sk_test_123",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_123",
