@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -16,6 +18,11 @@ from facilitation import config as config_module
 from facilitation.core import crypto
 from facilitation.core.db import render_item
 from facilitation.extensions import csrf, db, login_manager, migrate, socketio
+
+#: What a page, a JSON request or a live event answers while the database is not answering.
+DATABASE_UNAVAILABLE = (
+    "The database is not answering just now. Nothing was saved; try again in a minute."
+)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -187,6 +194,22 @@ def _register_errors(app: Flask) -> None:
         code = error.code or 500
         message = messages.get(code, error.description or "Something went wrong.")
         return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        # The database is down or restarting (docs/faults.md): say so with a 503 the client
+        # may retry, never a 500. pool_pre_ping reconnects by itself once it is back.
+        with contextlib.suppress(Exception):  # the rollback itself may find no connection
+            db.session.rollback()
+        app.logger.warning("database not answering: %s", str(error).splitlines()[0][:200])
+        message = DATABASE_UNAVAILABLE
+        headers = {"Retry-After": "60"}
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            return {"error": "database_unavailable", "message": message}, 503, headers
+        # The page's header asks who is logged in, which needs the database: show it anonymous.
+        g._login_user = login_manager.anonymous_user()
+        return render_template("error.html", code=503, message=message), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]

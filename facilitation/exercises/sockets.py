@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitation.accounts.models import User
 from facilitation.consent.safety import banned_user_ids
@@ -147,6 +149,9 @@ def on_disconnect(*args: Any) -> None:
     _throttle().forget(request.sid, user_id)  # type: ignore[attr-defined]
 
 
+DATABASE_UNAVAILABLE = "The database is not answering; nothing was changed. Try again in a minute."
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": code, "message": message}
 
@@ -203,6 +208,11 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
             except DomainError as err:
                 db.session.rollback()
                 return _error(err.code, err.message)
+            except (OperationalError, InterfaceError) as err:  # the database is down or restarting
+                with contextlib.suppress(Exception):
+                    db.session.rollback()
+                logger.warning("live event %s: database not answering (%s)", name, type(err))
+                return _error("database_unavailable", DATABASE_UNAVAILABLE)
             except Exception:
                 db.session.rollback()
                 logger.exception("live event %s failed", name)
@@ -240,9 +250,19 @@ def sync_clock(connection: Connection, payload: dict[str, Any]):  # type: ignore
 
 @live_event("request_snapshot", PARTICIPANT, FACILITATOR, PROJECTOR)
 def request_snapshot(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Send this client its snapshots again."""
+    """Send this client its snapshots again, or only say so when its version is current.
+
+    Clients check every few seconds with ``known_version`` to heal broadcasts lost while the
+    Redis queue was away (docs/faults.md); a current client costs one primary-key read.
+    """
+    known = payload.get("known_version")
+    if known is not None and (not isinstance(known, int) or isinstance(known, bool)):
+        raise DomainError("bad_request", "known_version must be a whole number.")
+    run = db.session.get(Run, connection.run_id)
+    if run is not None and known is not None and known == run.version:
+        return None, {"version": run.version, "sent": False}
     send_snapshots(connection)
-    return None, {}
+    return None, {"version": run.version if run is not None else None, "sent": True}
 
 
 def _participant_change(connection: Connection, change: Callable[[Run, User], Any]):  # type: ignore[no-untyped-def]

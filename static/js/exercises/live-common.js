@@ -13,8 +13,12 @@
     this.socket = window.io("/live", {
       auth: this.auth,
       transports: ["websocket", "polling"],
+      // Back within a few seconds of the network or the server returning (docs/faults.md):
+      // retries every 0.5 s growing to at most 3 s, and a connection attempt made into a dead
+      // network is given up after 5 s instead of the default 20 s.
       reconnectionDelay: 500,
-      reconnectionDelayMax: 3000
+      reconnectionDelayMax: 3000,
+      timeout: 5000
     });
     this.socket.on("connect", function () {
       self.connected = true;
@@ -36,7 +40,38 @@
       self.socket.on(name, function (data) { self.fire(name, data); });
     });
     setInterval(function () { if (self.connected) { self.syncClock(2); } }, 60000);
+    // Heal lost broadcasts (the Redis queue drops what is published while it is away): ask
+    // every RESYNC_MS whether our version is current, and soon after a deadline passes with
+    // no new state. The server answers a current version with one cheap read.
+    this.resyncAskedFor = null;
+    setInterval(function () { self.resync(); }, Live.RESYNC_MS + Math.floor(Math.random() * 2000));
+    setInterval(function () {
+      var s = self.state;
+      if (!self.connected || !s || s.status !== "running" || !s.deadline) { return; }
+      var late = self.serverNow() - Date.parse(s.deadline);
+      if (late > Live.LATE_TICK_MS && self.resyncAskedFor !== s.version) {
+        self.resyncAskedFor = s.version;
+        self.resync();
+      }
+    }, 500);
   }
+
+  Live.RESYNC_MS = 10000;
+  Live.LATE_TICK_MS = 2000;
+
+  // Ask for fresh snapshots unless ours are current; a check with no answer means the
+  // connection is silently dead (a phone that changed network): drop it and reconnect.
+  Live.prototype.resync = function () {
+    var self = this;
+    if (!this.connected) { return; }
+    // The console's private view (present, support) changes without a new version: always resend.
+    var payload = this.state && this.auth.as !== "facilitator" ? { known_version: this.state.version } : {};
+    this.call("request_snapshot", payload).then(function (answer) {
+      if (answer && answer.error === "timeout" && self.connected && self.socket.io.engine) {
+        self.socket.io.engine.close();
+      }
+    });
+  };
 
   Live.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
   Live.prototype.fire = function (name, data) { (this.handlers[name] || []).forEach(function (fn) { fn(data); }); };
