@@ -307,7 +307,7 @@ def test_oversized_frames_are_dropped_by_the_transport_and_others_stay_fine(
             assert not frame.startswith(f"43{NS},2"), "the oversized event was handled"
             if frame == "":
                 raise websocket.WebSocketConnectionClosedException("closed")
-    ws.close()
+    ws.shutdown()  # the server closed it; release the socket itself
     assert server.process is not None and server.process.poll() is None
     assert other.call("sync_clock", timeout=2)["ok"]
     again = _raw_socket(server.url, run)  # and new connections are served
