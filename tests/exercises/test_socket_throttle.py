@@ -22,6 +22,14 @@ NS = "/live"
 # --- the pure throttle ---------------------------------------------------------------------
 
 
+def test_the_throttle_is_pure():
+    from pathlib import Path
+
+    from tests.core.test_pure_core import FORBIDDEN, imported_roots
+
+    assert not imported_roots(Path(throttle.__file__)) & FORBIDDEN
+
+
 def test_a_bucket_allows_its_burst_then_its_rate():
     rate = throttle.Rate(burst=3, per_second=2.0)
     bucket = throttle.Bucket(rate, now=0.0)
