@@ -31,6 +31,8 @@ LIMITS = {
     # Log-in: failed attempts only (a successful log-in costs nothing).
     "LOG_IN_PER_ADDRESS": "100 per minute;1000 per hour",
     "LOG_IN_PER_ACCOUNT": "10 per 15 minutes;50 per day",
+    # Every log-in from one address, successful or not: each costs a password hash.
+    "LOG_IN_ALL_PER_ADDRESS": "300 per minute",
     # Sign-up: every attempt.
     "SIGN_UP_PER_ADDRESS": "60 per 10 minutes;500 per day",
     "SIGN_UP_PER_ACCOUNT": "10 per hour",
@@ -142,7 +144,19 @@ def _pair(per_address: str, per_key: str, key: Callable[[], str], **options: Any
 
 
 #: Decorators for the limited views (POST only: showing a form is never limited).
-log_in = _pair("LOG_IN_PER_ADDRESS", "LOG_IN_PER_ACCOUNT", account_key, deduct_when=_failed)
+_log_in_failures = _pair(
+    "LOG_IN_PER_ADDRESS", "LOG_IN_PER_ACCOUNT", account_key, deduct_when=_failed
+)
+_log_in_hashes = limiter.limit(
+    configured("LOG_IN_ALL_PER_ADDRESS"), key_func=address_key, methods=POST
+)
+
+
+def log_in(view: F) -> F:
+    """Limit log-in: failures per address and per account, and every attempt per address."""
+    return _log_in_hashes(_log_in_failures(view))  # type: ignore[no-any-return]
+
+
 sign_up = _pair("SIGN_UP_PER_ADDRESS", "SIGN_UP_PER_ACCOUNT", account_key)
 reset_request = _pair("RESET_REQUEST_PER_ADDRESS", "RESET_REQUEST_PER_ACCOUNT", account_key)
 reset_form = _pair("RESET_FORM_PER_ADDRESS", "RESET_FORM_PER_LINK", link_key)

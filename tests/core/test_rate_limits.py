@@ -117,6 +117,16 @@ def test_successful_log_ins_cost_nothing(limited):
         assert log_in(client, user.email).status_code == 302
 
 
+def test_successful_log_ins_from_one_address_are_capped_too(limited):
+    client = limited(RATELIMIT_LOG_IN_ALL_PER_ADDRESS="5 per minute").test_client()
+    user = make_user()
+    db.session.commit()
+    for _ in range(5):  # each costs a password hash, so even successes count here
+        assert log_in(client, user.email).status_code == 302
+    assert log_in(client, user.email).status_code == 429
+    assert log_in(client, user.email, address="192.0.2.5").status_code == 302
+
+
 def test_a_room_of_a_hundred_behind_one_address_can_all_log_in(limited):
     client = limited().test_client()
     people = [make_user() for _ in range(100)]
