@@ -59,7 +59,8 @@ def zone(tz_name: str) -> ZoneInfo:
         raise ScheduleError("unknown_time_zone", f"unknown time zone {tz_name!r}")
     try:
         return ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a folder of the zone database ("Europe") is no zone.
         raise ScheduleError("unknown_time_zone", f"unknown time zone {tz_name!r}") from exc
 
 

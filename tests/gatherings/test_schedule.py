@@ -71,7 +71,9 @@ def test_helpers_refuse_the_wrong_kind_of_datetime() -> None:
     assert code_of(lambda: to_local(datetime(2024, 1, 1), LONDON)) == "expected_aware"
 
 
-@pytest.mark.parametrize("name", ["Mars/Olympus_Mons", "", "  ", "../../etc/passwd", "Europe/"])
+@pytest.mark.parametrize(
+    "name", ["Mars/Olympus_Mons", "", "  ", "../../etc/passwd", "Europe/", "Europe", "America"]
+)
 def test_unknown_time_zone_is_refused(name: str) -> None:
     assert code_of(lambda: zone(name)) == "unknown_time_zone"
     assert code_of(lambda: to_utc(datetime(2024, 1, 1), name)) == "unknown_time_zone"
