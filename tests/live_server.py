@@ -128,7 +128,9 @@ class LiveClient:
                 self.events.append((event, data or {}))
 
         @self.client.on("disconnect", namespace="/live")
-        def _gone(*args: object) -> None:
+        def _gone(reason: object = None) -> None:
+            if reason == self.client.reason.CLIENT_DISCONNECT:
+                return
             self.disconnects += 1
             # A dead transport's socket is otherwise left for the collector, which warns.
             ws = getattr(self.client.eio, "ws", None)
