@@ -28,7 +28,13 @@
     });
     this.socket.on("disconnect", function () { self.connected = false; self.fire("connection", false); });
     this.socket.on("connect_error", function (err) {
-      self.fire("refused", (err && err.data) || { code: "offline", message: "Cannot reach the server." });
+      var data = (err && err.data) || { code: "offline", message: "Cannot reach the server." };
+      self.fire("refused", data);
+      // socket.io-client does not retry a refusal by the server; one for a passing cause (the
+      // database restarting) is retried here. Unreachable servers are retried by socket.io.
+      if (data.code === "database_unavailable") {
+        setTimeout(function () { self.socket.connect(); }, Live.RETRY_REFUSED_MS);
+      }
     });
     this.socket.on("run_state", function (state) {
       if (self.state && state.run_id === self.state.run_id && state.version < self.state.version) { return; }
@@ -58,6 +64,7 @@
 
   Live.RESYNC_MS = 10000;
   Live.LATE_TICK_MS = 2000;
+  Live.RETRY_REFUSED_MS = 3000;
 
   // Ask for fresh snapshots unless ours are current; a check with no answer means the
   // connection is silently dead (a phone that changed network): drop it and reconnect.
