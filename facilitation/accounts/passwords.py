@@ -1,11 +1,32 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id.
+
+A hash at the production cost takes about a quarter of a second of CPU. Under gevent
+(``wsgi.py``) that would freeze every request and every phone of the process for as long, so
+hashing runs in gevent's pool of real threads (argon2 releases the GIL while it works); the
+hub keeps serving meanwhile. Measured by ``benchmarks/load_hash_pause.py``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 10
+T = TypeVar("T")
+
+
+def off_the_loop(work: Callable[..., T], *args: object) -> T:
+    """Run CPU-heavy ``work`` in gevent's thread pool when gevent serves; else right here."""
+    from gevent import monkey
+
+    if not monkey.is_module_patched("threading"):
+        return work(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(work, args)  # type: ignore[no-any-return]
 
 
 def hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
@@ -15,11 +36,16 @@ def hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
 
 def hash_password(ph: PasswordHasher, password: str) -> str:
     """Hash a password for storage."""
-    return ph.hash(password)
+    return off_the_loop(ph.hash, password)
 
 
 def verify_password(ph: PasswordHasher, stored: str, password: str) -> bool:
     """Return whether ``password`` matches the stored hash."""
+    return off_the_loop(_verify, ph, stored, password)
+
+
+def _verify(ph: PasswordHasher, stored: str, password: str) -> bool:
+    # A mismatch is an answer, not an error: caught here, in the worker thread.
     try:
         return ph.verify(stored, password)
     except (VerificationError, InvalidHashError):
