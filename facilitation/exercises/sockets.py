@@ -121,7 +121,14 @@ def _forget_socket_request(_error: BaseException | None = None) -> None:
 def on_connect(auth: Any = None) -> None:
     """Recognise the client, put it in its rooms and send its snapshots."""
     with _connect_gate:
-        _accept(auth)
+        try:
+            _accept(auth)
+        except (OperationalError, InterfaceError) as err:  # the database is down or restarting
+            _connections.pop(request.sid, None)  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                db.session.rollback()
+            logger.warning("live connect refused, database not answering: %s", _first_line(err))
+            raise _refuse("database_unavailable", DATABASE_UNAVAILABLE) from err
     ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
@@ -407,14 +414,28 @@ def ensure_ticker(app: Flask) -> None:
     socketio.start_background_task(_ticker_loop, app)
 
 
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+
+
 def _ticker_loop(app: Flask) -> None:
     logger.info("live ticker started")
+    database_away = False
     while True:
         socketio.sleep(TICK_SECONDS)
         with app.app_context():
             try:
                 tick_once()
+                if database_away:
+                    logger.info("live ticker: the database answers again")
+                database_away = False
+            except (OperationalError, InterfaceError) as err:
+                # Said once per outage, not four times a second (docs/faults.md).
+                if not database_away:
+                    logger.warning("live ticker: database not answering: %s", _first_line(err))
+                database_away = True
             except Exception:
                 logger.exception("live ticker step failed")
             finally:
-                db.session.remove()
+                with contextlib.suppress(Exception):
+                    db.session.remove()

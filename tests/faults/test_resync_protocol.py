@@ -71,6 +71,26 @@ def test_a_live_event_says_the_database_is_not_answering(app, monkeypatch):
     assert "database is not answering" in answer["message"]
 
 
+def test_a_connection_is_refused_clearly_while_the_database_is_away(app, monkeypatch, caplog):
+    from facilitation.exercises import sockets
+
+    run, _, people = make_run(2)
+    before = dict(sockets._connections)
+    monkeypatch.setattr("facilitation.exercises.sockets.send_snapshots", database_down)
+    flask_client = app.test_client()
+    flask_client.post("/log-in", data={"email": people[0].email, "password": PASSWORD})
+    with caplog.at_level("WARNING", logger="facilitation.exercises.sockets"):
+        phone = socketio.test_client(
+            app, namespace=NS, auth={"run_id": run.id}, flask_test_client=flask_client
+        )
+    # Refused at once (the client retries database_unavailable), nothing left behind.
+    assert not phone.is_connected(NS)
+    assert sockets._connections == before
+    assert "live connect refused, database not answering" in caplog.text
+    monkeypatch.undo()
+    assert connect(app, people[0], run_id=run.id).is_connected(NS)
+
+
 def test_a_page_says_the_database_is_not_answering(app, client, monkeypatch):
     monkeypatch.setattr("facilitation.gatherings.views.services.upcoming_published", database_down)
     page = client.get("/")
