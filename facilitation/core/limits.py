@@ -198,7 +198,9 @@ def too_many_requests(error: RateLimitExceeded):  # type: ignore[no-untyped-def]
     current_app.logger.info("rate limit reached at %s (%s)", endpoint, error.description)
     headers = {"Retry-After": str(seconds)}
     if _wants_json():
-        body = {"error": "rate_limited", "message": message, "retry_after_s": seconds}
+        # The API's error shape (docs/api.md), with the wait in seconds beside it.
+        error = {"code": "rate_limited", "message": message, "field": None}
+        body = {"error": error, "retry_after_s": seconds}
         return jsonify(body), 429, headers
     rule = request.url_rule
     back = request.path if rule and rule.methods and "GET" in rule.methods else None

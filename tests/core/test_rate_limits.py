@@ -164,7 +164,8 @@ def test_json_clients_get_json(limited):
     response = log_in(client, "a@example.org", "x", Accept="application/json")
     assert response.status_code == 429
     body = response.get_json()
-    assert body["error"] == "rate_limited" and "log-in attempts" in body["message"]
+    assert body["error"]["code"] == "rate_limited"
+    assert "log-in attempts" in body["error"]["message"]
     assert body["retry_after_s"] == int(response.headers["Retry-After"]) > 0
 
 
@@ -179,7 +180,7 @@ def test_api_paths_get_json_and_limits_off_means_off(limited):
     client = limited_app.test_client()
     assert client.get("/api/limited-probe").status_code == 200
     refused = client.get("/api/limited-probe")
-    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
 
     off = limited(RATELIMIT_ENABLED=False).test_client()
     user = make_user()

@@ -95,8 +95,8 @@ def test_postgres_restarted_and_stopped(cluster, pg_app, tmp_path):
         assert "text/html" in down.headers["Content-Type"]
         as_json = answers(page, phone_cookie, json=True)
         assert as_json.status_code == 503
-        assert as_json.json()["error"] == "database_unavailable"
-        assert UNAVAILABLE in as_json.json()["message"]
+        assert as_json.json()["error"]["code"] == "database_unavailable"
+        assert UNAVAILABLE in as_json.json()["error"]["message"]
         event = phone.call("request_snapshot")
         assert (event["ok"], event["error"]) == (False, "database_unavailable"), event
         control = console.call("control_run", {"action": "pause", "command_id": command()})

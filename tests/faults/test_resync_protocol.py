@@ -98,4 +98,4 @@ def test_a_page_says_the_database_is_not_answering(app, client, monkeypatch):
     assert "The database is not answering" in page.get_data(as_text=True)
     as_json = client.get("/", headers={"Accept": "application/json"})
     assert as_json.status_code == 503
-    assert as_json.get_json()["error"] == "database_unavailable"
+    assert as_json.get_json()["error"]["code"] == "database_unavailable"
