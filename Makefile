@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+#: pytest-xdist workers for `make test` (the project's machines have two cores).
+TEST_WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
 .PHONY: run test install lint format bench bench-live bench-load migrate
@@ -35,9 +37,9 @@ run: install
 	$(BIN)/flask seed-demo
 	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT)
 
-## Install and run the whole suite (SQLite and PostgreSQL).
+## Install and run the whole suite (SQLite and PostgreSQL), on two worker processes.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
