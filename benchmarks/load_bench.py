@@ -41,7 +41,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -54,6 +53,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from fanout_bench import stop  # noqa: E402
 from live_client import cpu_seconds, db_backends_cpu, read_rss_kb, system_busy_seconds  # noqa: E402
 
 ROOT = HERE.parent
@@ -89,17 +89,6 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], path: str, timeout: floa
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server on {port} did not answer within {timeout}s")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

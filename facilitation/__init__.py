@@ -206,8 +206,8 @@ def _register_errors(app: Flask) -> None:
         message = DATABASE_UNAVAILABLE
         headers = {"Retry-After": "60"}
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            error = {"code": "database_unavailable", "message": message, "field": None}
-            return {"error": error}, 503, headers
+            body = {"code": "database_unavailable", "message": message, "field": None}
+            return {"error": body}, 503, headers
         # The page's header asks who is logged in, which needs the database: show it anonymous.
         g._login_user = login_manager.anonymous_user()
         return render_template("error.html", code=503, message=message), 503, headers

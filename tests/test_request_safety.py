@@ -53,7 +53,7 @@ def test_session_cookie_is_httponly_and_lax_and_secure_only_over_tls(client):
     assert "Secure" in session_cookie(tls)
 
 
-def test_unexpected_error_gives_a_friendly_500_and_rolls_back(app, client):
+def test_unexpected_error_gives_a_friendly_500_and_rolls_back(app, client, monkeypatch):
     @app.route("/boom")
     def boom():
         db.session.add(
@@ -69,10 +69,10 @@ def test_unexpected_error_gives_a_friendly_500_and_rolls_back(app, client):
         db.session.flush()
         raise RuntimeError("kaboom")
 
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    app.testing = False
+    # Handled as in production, without leaving testing mode (outside it, the first request
+    # would start the registration sweeper on the shared test database).
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     response = client.get("/boom")
-    app.testing = True
     assert response.status_code == 500
     body = response.get_data(as_text=True)
     assert "Nothing was saved" in body and "kaboom" not in body
