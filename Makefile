@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
-#: pytest-xdist workers for `make test` (the project's machines have two cores).
-TEST_WORKERS ?= 2
+#: pytest-xdist workers for `make test`: three on the two cores, because the fault, browser and
+#: process tests spend much of their time waiting on real servers and timers.
+TEST_WORKERS ?= 3
 export FLASK_APP := wsgi.py
 
 .PHONY: run test install lint format bench bench-live bench-load migrate
@@ -37,7 +38,7 @@ run: install
 	$(BIN)/flask seed-demo
 	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT)
 
-## Install and run the whole suite (SQLite and PostgreSQL), on two worker processes.
+## Install and run the whole suite (SQLite and PostgreSQL), on three worker processes.
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
