@@ -27,6 +27,28 @@ BACKENDS = ["sqlite", "postgresql"]
 TEST_ENCRYPTION_KEY = crypto.generate_key()
 
 
+#: Modules whose tests mostly wait on real servers, browsers and timers (seconds to a minute
+#: each). Run first, so that under pytest-xdist the quick tests fill the other workers around
+#: them instead of one worker finishing a long test alone at the end.
+SLOW_FIRST = (
+    "tests/faults/",
+    "tests/test_journey_browser.py",
+    "tests/exercises/test_live_processes.py",
+    "tests/exercises/test_live_screens_browser.py",
+    "tests/exercises/test_socket_throttle.py",
+    "tests/api/test_api_schemathesis.py",
+    "tests/registration/test_races.py",
+    "tests/core/test_csp_browser.py",
+    "tests/attendance/test_desk_browser.py",
+    "tests/registration/test_register_browser.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the slow modules first (a stable sort: the order within each part is kept)."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith(SLOW_FIRST) else 1)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Record that the suite is running (some code reads it to lower costs)."""
     os.environ.setdefault("FACILITATION_TESTING", "1")
