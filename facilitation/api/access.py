@@ -8,6 +8,7 @@ uses the session cookie: the API never logs anyone in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import jsonschema_rs
 from flask import g, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from facilitation.accounts.models import User
@@ -197,8 +199,10 @@ def endpoint(
             except DomainError as err:
                 db.session.rollback()
                 return error_response(err.code, err.message, status_of(err), err.field)
-            except HTTPException:
-                db.session.rollback()
+            except (HTTPException, OperationalError, InterfaceError):
+                # A database that is not answering gets the app's 503 (docs/faults.md).
+                with contextlib.suppress(Exception):
+                    db.session.rollback()
                 raise
             except Exception:
                 db.session.rollback()

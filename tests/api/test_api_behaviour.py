@@ -41,6 +41,19 @@ def test_a_retried_check_in_changes_nothing_and_answers_the_same(client):
     }  # fmt: skip
 
 
+def test_a_database_that_does_not_answer_gets_a_clear_503(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def database_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    world = make_world()
+    monkeypatch.setattr("facilitation.api.desk_views.services.headcount", database_down)
+    answer = call(client, "GET", f"{G}/{world.gathering.id}/headcount", world.secrets["door"])
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "60"
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
+
+
 def test_a_request_id_used_for_someone_else_is_refused(client):
     world = make_world()
     other = register(world.others["participant"], world.gathering, world.free)
