@@ -7,7 +7,7 @@ index (one standing check-in per registration) must still hold the line.
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -102,8 +102,13 @@ def test_without_the_lock_the_index_still_stops_a_double_count(pg_app, door, mon
     monkeypatch.setattr(seats, "LOCKING", False)
     original = services.admit
 
+    decided = threading.Barrier(DESKS, timeout=30)
+
     def slow_admit(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.05)  # every desk has decided to admit before any writes
+        # Every desk has read "not checked in" and decided to admit before any desk writes. A
+        # sleep here was not enough on a loaded machine: a late thread read after the first
+        # commit and was (rightly) told "already checked in".
+        decided.wait()
         return original(*args, **kwargs)
 
     monkeypatch.setattr(services, "admit", slow_admit)
