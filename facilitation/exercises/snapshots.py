@@ -12,7 +12,14 @@ from facilitation.attendance import services as attendance
 from facilitation.exercises import pairings
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.engine.pairing_types import Pairing
-from facilitation.exercises.models import Run, RunParticipant, RunRound, SupportSignal
+from facilitation.exercises.models import (
+    Run,
+    RunGroupMember,
+    RunParticipant,
+    RunRest,
+    RunRound,
+    SupportSignal,
+)
 from facilitation.exercises.services import plan_of, state_of
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -78,11 +85,41 @@ def _names(user_ids: set[int]) -> dict[int, str]:
     return {uid: name for uid, name in rows}
 
 
+# A round's members and rests are read as plain rows, not through the relationships: after
+# each commit those load (and track) one ORM object per person again. In a profile of the
+# 500-phone benchmark that loading was a third of the time spent building the facilitators'
+# view (docs/benchmarks.md).
+
+
 def _groups(stored: RunRound) -> dict[int, list[tuple[int, str]]]:
+    """Return a round's groups by spot: each member's user id and role."""
     groups: dict[int, list[tuple[int, str]]] = {}
-    for member in stored.members:
-        groups.setdefault(member.spot, []).append((member.user_id, member.role))
+    rows = db.session.execute(
+        sa.select(RunGroupMember.spot, RunGroupMember.user_id, RunGroupMember.role)
+        .where(RunGroupMember.round_id == stored.id)
+        .order_by(RunGroupMember.spot, RunGroupMember.role)
+    )
+    for spot, user_id, role in rows:
+        groups.setdefault(spot, []).append((user_id, role))
     return groups
+
+
+def _rests(stored: RunRound) -> dict[int, str]:
+    """Return who rests in a round, and why."""
+    rows = db.session.execute(
+        sa.select(RunRest.user_id, RunRest.reason)
+        .where(RunRest.round_id == stored.id)
+        .order_by(RunRest.id)
+    )
+    return {user_id: reason for user_id, reason in rows}
+
+
+def _paired(stored: RunRound) -> set[int]:
+    """Return who is in a group in a round."""
+    rows = db.session.scalars(
+        sa.select(RunGroupMember.user_id).where(RunGroupMember.round_id == stored.id)
+    )
+    return set(rows)
 
 
 def pairing_table(run: Run) -> dict[str, Any]:
@@ -109,7 +146,7 @@ def pairing_table(run: Run) -> dict[str, Any]:
             }
             for spot, members in sorted(groups.items())
         ],
-        "resting_count": len(stored.rests),
+        "resting_count": len(_rests(stored)),
     }
 
 
@@ -213,8 +250,8 @@ def facilitator_view(run: Run, *, with_preview: bool = True) -> dict[str, Any]:
         .order_by(User.display_name)
     ).all()
     stored = pairings.current_round(run)
-    rests = {r.user_id: r.reason for r in stored.rests} if stored else {}
-    paired = {m.user_id for m in stored.members} if stored else set()
+    rests = _rests(stored) if stored else {}
+    paired = _paired(stored) if stored else set()
     names = {uid: name for uid, _, name in present}
     names |= _names(set(rests) - set(names))
     signals = db.session.scalars(
