@@ -87,6 +87,15 @@ def _op(
     return op
 
 
+def _also(op: Schema, status: str, description: str, schema: str) -> Schema:
+    """Add a second success answer to an operation."""
+    op["responses"][status] = {
+        "description": description,
+        "content": {_JSON: {"schema": ref(schema)}},
+    }
+    return op
+
+
 G = _path_id("gathering_id")
 R = _path_id("registration_id")
 
@@ -214,14 +223,21 @@ def _paths() -> dict[str, Schema]:
                 params=[G, *PAGING],
                 tag="check-ins",
             ),
-            "post": _op(
-                "Check someone in by ticket or registration (the desk); idempotent by request_id",
-                "201",
+            "post": _also(
+                _op(
+                    "Check someone in by ticket or registration (the desk); idempotent by "
+                    "request_id",
+                    "201",
+                    "CheckInResult",
+                    params=[G],
+                    body="CheckInCreate",
+                    errors=write,
+                    tag="check-ins",
+                ),
+                "200",
+                "Nothing added: the same request_id was seen before (replayed is true), or the "
+                "person was already in (result is already_checked_in).",
                 "CheckInResult",
-                params=[G],
-                body="CheckInCreate",
-                errors=write,
-                tag="check-ins",
             ),
         },
         "/api/v1/check-ins/{check_in_id}": {
