@@ -289,19 +289,15 @@ def test_the_spec_documents_both_answers_of_a_check_in(client):
 
 def test_checking_in_someone_already_in_answers_200_with_the_reason(client):
     world = make_world()
-    first = _check_in(
-        client,
-        world,
-        world.secrets["door"],
-        registration_id=world.registration.id,
-        request_id=uuid.uuid4().hex,
-    )
-    second = _check_in(
-        client,
-        world,
-        world.secrets["door"],
-        registration_id=world.registration.id,
-        request_id=uuid.uuid4().hex,
+    first, second = (
+        _check_in(
+            client,
+            world,
+            world.secrets["door"],
+            registration_id=world.registration.id,
+            request_id=uuid.uuid4().hex,  # two desks: two different requests
+        )
+        for _ in range(2)
     )
     assert first.status_code == 201
     assert second.status_code == 200
