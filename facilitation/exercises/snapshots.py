@@ -146,7 +146,9 @@ def pairing_table(run: Run) -> dict[str, Any]:
             }
             for spot, members in sorted(groups.items())
         ],
-        "resting_count": len(_rests(stored)),
+        "resting_count": db.session.scalar(
+            sa.select(sa.func.count()).select_from(RunRest).where(RunRest.round_id == stored.id)
+        ),
     }
 
 
