@@ -80,7 +80,10 @@ def after_change(outcome: Outcome) -> None:
                 to=rooms.participant_room(run.id, user_id),
                 namespace=rooms.NAMESPACE,
             )
-    if outcome.state_changed or outcome.pairing_changed or outcome.support_changed:
-        # A phase change alone cannot change the next pairing: skip the costly preview then.
-        people_changed = outcome.pairing_changed or outcome.support_changed
+    # The facilitators' view lists who is present, paired, resting and asking for support in
+    # the current round: a phase change within a round changes none of it, so it is not sent
+    # again (at 500 people that would rebuild and resend the whole list every phase).
+    people_changed = outcome.pairing_changed or outcome.support_changed
+    if people_changed or outcome.round_changed:
+        # The preview runs the pairing engine: only when who can be paired has changed.
         emit_facilitator_view(run, with_preview=people_changed)

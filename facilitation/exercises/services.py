@@ -53,6 +53,8 @@ class Outcome:
     state_changed: bool = False
     pairing_changed: bool = False
     support_changed: bool = False
+    #: The run moved to another round: the facilitators' presence list follows the round.
+    round_changed: bool = False
     #: People whose own pairing snapshot changed (sent to their phones only).
     personal_user_ids: list[int] = field(default_factory=list)
     result: dict[str, object] = field(default_factory=dict)
@@ -301,8 +303,10 @@ def _apply(run: Run, transition: rounds.Transition, outcome: Outcome, *, now: da
     """Store a transition and pair any round it started."""
     if not transition.changed:
         return
+    round_before = run.round_index
     _store_state(run, transition.state)
     outcome.state_changed = True
+    outcome.round_changed = run.round_index != round_before
     kinds = {e.kind for e in transition.events}
     round_began = bool(kinds & {rounds.EventKind.ROUND_STARTED, rounds.EventKind.RUN_STARTED})
     if round_began and pairings.current_round(run) is None:

@@ -6,7 +6,7 @@ import pytest
 
 from facilitation.accounts.models import Role
 from facilitation.core.clock import utcnow
-from facilitation.exercises import sockets
+from facilitation.exercises import pairings, sockets
 from facilitation.exercises.models import Run, SupportSignal
 from facilitation.extensions import db, socketio
 from tests.exercises.live_helpers import command, make_run
@@ -252,6 +252,33 @@ def test_a_banned_person_is_refused_neutrally(app, room):
     assert err.value.code == "banned" and "reason" not in err.value.message
 
 
+def control(client, action):
+    answer = client.emit(
+        "control_run", {"action": action, "command_id": command()}, namespace=NS, callback=True
+    )
+    assert answer["ok"], answer
+
+
+def test_a_new_round_already_paired_still_sends_its_presence(app, room):
+    run, facilitator, people = room
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    for person in people:
+        connect(app, person, run_id=run.id)
+    control(console, "start")
+    round_one = latest(console, "facilitator_view")
+    pairings.pair_and_store(db.session.get(Run, run.id), 1, now=utcnow())  # round 2, ahead
+    db.session.commit()
+    while latest(console, "run_state")["round_index"] == 0:
+        clear(console)
+        control(console, "next_phase")
+    # No pairing was made now, but the round changed: the console gets round 2's presence.
+    view = latest(console, "facilitator_view")
+    assert view is not None and "preview" not in view
+    assert view["resting"] != round_one["resting"]  # five people: someone else rests
+    stored = pairings.current_round(db.session.get(Run, run.id))
+    assert {r["user_id"] for r in view["resting"]} == {r.user_id for r in stored.rests}
+
+
 def test_the_costly_preview_is_sent_only_when_people_change(app, room):
     run, facilitator, people = room
     console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
@@ -259,7 +286,8 @@ def test_the_costly_preview_is_sent_only_when_people_change(app, room):
     console.emit("control_run", {"action": "start", "command_id": command()}, namespace=NS)
     clear(console)
     sockets.tick_once(utcnow() + timedelta(seconds=31))  # a phase change only
-    assert "preview" not in latest(console, "facilitator_view")
+    assert latest(console, "run_state")["phase_index"] == 1
+    assert latest(console, "facilitator_view") is None  # nothing in it changed
     clear(console)
     phone.emit("sit_out", {}, namespace=NS, callback=True)  # who can be paired changed
     view = latest(console, "facilitator_view")
