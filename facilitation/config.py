@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from facilitation.gatherings import schedule
 
 logger = logging.getLogger(__name__)
 
@@ -166,20 +167,16 @@ def _check_stripe(config: Mapping[str, Any]) -> None:
             raise RuntimeError(f"{key} must be an http(s) URL")
 
 
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    """Return the zone database's names, read once: a walk of the whole folder per app."""
-    from zoneinfo import available_timezones
-
-    return frozenset(available_timezones())
-
-
 def check(config: dict[str, Any]) -> None:
     """Fail at start-up on settings that cannot work."""
     if not config.get("SECRET_KEY") or len(str(config["SECRET_KEY"])) < 16:
         raise RuntimeError("SECRET_KEY must be set and at least 16 characters long")
-    if config["DEFAULT_TIMEZONE"] not in _time_zones():
-        raise RuntimeError(f"DEFAULT_TIMEZONE {config['DEFAULT_TIMEZONE']!r} is not a time zone")
+    try:
+        schedule.zone(config["DEFAULT_TIMEZONE"])  # a lookup, not a walk of the zone database
+    except schedule.ScheduleError:
+        raise RuntimeError(
+            f"DEFAULT_TIMEZONE {config['DEFAULT_TIMEZONE']!r} is not a time zone"
+        ) from None
     mail_url = config.get("MAIL_URL")
     if mail_url and not str(mail_url).startswith(("smtp://", "smtps://")):
         raise RuntimeError("MAIL_URL must start with smtp:// or smtps://")

@@ -43,6 +43,13 @@ def clear(client):
     client.get_received(NS)
 
 
+def control(client, action):
+    answer = client.emit(
+        "control_run", {"action": action, "command_id": command()}, namespace=NS, callback=True
+    )
+    assert answer["ok"], answer
+
+
 @pytest.fixture
 def room(app):
     run, facilitator, people = make_run(5)
@@ -250,13 +257,6 @@ def test_a_banned_person_is_refused_neutrally(app, room):
     with pytest.raises(DomainError) as err:
         services.join_run(db.session.get(Run, run.id), people[0], now=utcnow())
     assert err.value.code == "banned" and "reason" not in err.value.message
-
-
-def control(client, action):
-    answer = client.emit(
-        "control_run", {"action": action, "command_id": command()}, namespace=NS, callback=True
-    )
-    assert answer["ok"], answer
 
 
 def test_a_new_round_already_paired_still_sends_its_presence(app, room):
