@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from flask import Flask, g, render_template, request
+from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -17,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from facilitation import config as config_module
 from facilitation.core import crypto
 from facilitation.core.db import render_item
-from facilitation.extensions import csrf, db, login_manager, migrate, socketio
+from facilitation.extensions import SOCKETIO_PATH, csrf, db, login_manager, migrate, socketio
 
 #: What a page, a JSON request or a live event answers while the database is not answering.
 DATABASE_UNAVAILABLE = (
@@ -33,9 +34,33 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["FORCE_SECURE_COOKIES"] or request.is_secure)
 
 
+class _RequestContext(RequestContext):
+    """A request context that routes pages but not Socket.IO events.
+
+    Flask-SocketIO runs every socket event in a request context built on the socket's environ.
+    Routing that environ finds nothing (no page lives under the Socket.IO path), and Werkzeug's
+    matcher leaves a reference cycle behind each time (a recursive closure): garbage on every
+    event that only the collector's rare full passes free (docs/benchmarks.md, session 6).
+    """
+
+    def match_request(self) -> None:
+        """Route the request unless it is a Socket.IO event's."""
+        if str(self.request.environ.get("PATH_INFO", "")).startswith(SOCKETIO_PATH):
+            return
+        super().match_request()
+
+
+class Gatherwell(Flask):
+    """The app's Flask: its request contexts leave Socket.IO events unrouted."""
+
+    def request_context(self, environ: dict[str, Any]) -> RequestContext:
+        """Return a request context for this WSGI environment."""
+        return _RequestContext(self, environ)
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create and configure the app."""
-    app = Flask(
+    app = Gatherwell(
         __name__,
         instance_path=os.environ.get("FACILITATION_INSTANCE_PATH") or None,
         instance_relative_config=True,

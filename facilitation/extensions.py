@@ -15,5 +15,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+#: Where Socket.IO is served (Flask-SocketIO's default); no page of the app lives under it.
+SOCKETIO_PATH = "/socket.io"
 #: Rate limits; storage (memory, or Redis with REDIS_URL) is chosen in core.limits.install.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -28,6 +28,8 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
 
+from facilitation.extensions import SOCKETIO_PATH
+
 #: Endpoints that anonymous visitors may have cached (public, the same for everyone).
 PUBLIC_ENDPOINTS = frozenset(
     {
@@ -120,7 +122,7 @@ def refuse_host(error: SecurityError):  # type: ignore[no-untyped-def]
 
 
 def socket_host_guard(
-    app: Flask, wsgi_app: Callable[..., Any], path: str = "/socket.io"
+    app: Flask, wsgi_app: Callable[..., Any], path: str = SOCKETIO_PATH
 ) -> Callable[..., Any]:
     """Wrap ``wsgi_app`` to refuse Socket.IO requests for an untrusted Host.
 

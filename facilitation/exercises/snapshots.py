@@ -78,10 +78,23 @@ def run_state(run: Run, now: datetime) -> dict[str, Any]:
     }
 
 
+# Statements asked per connection or per person are built once, with expanding parameters: one
+# built per call with a literal list in ``in_()`` leaves a reference cycle behind each time it
+# runs from SQLAlchemy's cache, freed only by the collector's rare full passes
+# (docs/benchmarks.md, session 6).
+_NAMES_OF = sa.select(User.id, User.display_name).where(
+    User.id.in_(sa.bindparam("user_ids", expanding=True))
+)
+_PARTICIPANTS_OF = sa.select(RunParticipant).where(
+    RunParticipant.run_id == sa.bindparam("run_id"),
+    RunParticipant.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+)
+
+
 def _names(user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(user_ids)))
+    rows = db.session.execute(_NAMES_OF, {"user_ids": list(user_ids)})
     return {uid: name for uid, name in rows}
 
 
@@ -154,10 +167,11 @@ def pairing_table(run: Run) -> dict[str, Any]:
 
 def your_pairings(run: Run, user_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
     """Return each participant's own pairing (partners, spot, role), built in one pass."""
-    stmt = sa.select(RunParticipant).where(RunParticipant.run_id == run.id)
-    if user_ids is not None:
-        stmt = stmt.where(RunParticipant.user_id.in_(user_ids))
-    participants = {p.user_id: p for p in db.session.scalars(stmt)}
+    if user_ids is None:
+        found = db.session.scalars(sa.select(RunParticipant).where(RunParticipant.run_id == run.id))
+    else:
+        found = db.session.scalars(_PARTICIPANTS_OF, {"run_id": run.id, "user_ids": user_ids})
+    participants = {p.user_id: p for p in found}
     stored = pairings.current_round(run)
     groups = _groups(stored) if stored else {}
     where: dict[int, int] = {uid: spot for spot, members in groups.items() for uid, _ in members}

@@ -110,10 +110,8 @@ def install(app: Flask) -> None:
 def _forget_socket_request(_error: BaseException | None = None) -> None:
     # Flask-SocketIO runs every event in a request context built on the socket's environ,
     # and Werkzeug caches the request object in that environ: it would live as long as the
-    # socket, holding the 404 that routing raised (/socket.io/ is no page) with its traceback
-    # and every frame of the handler's stack, locals and all. Measured in docs/benchmarks.md.
+    # socket, with whatever the event left on it. Measured in docs/benchmarks.md.
     if getattr(request, "sid", None) is not None:
-        request.routing_exception = None
         request.environ.pop("werkzeug.request", None)
 
 
