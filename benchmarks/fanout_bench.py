@@ -10,7 +10,11 @@ For every size and async mode this starts, one after the other and each in a fre
   size (the mean size the app's phones received) to the room.
 
 Both are measured by the same light client (``live_client.py``, one asyncio process, raw
-Engine.IO/Socket.IO over websockets) in a separate process.  A phone's latency is its receive
+Engine.IO/Socket.IO over websockets) in a separate process.  By default the server runs on CPU 0
+and the client on CPU 1 (``--no-pin`` leaves them to the scheduler): real phones do not share
+the server's CPU, and unpinned the client was often woken on the server's CPU, preempting it
+hundreds of times per broadcast (``preempt/bc`` in the details; docs/benchmarks.md, session 6).
+The database's processes are not pinned.  A phone's latency is its receive
 time minus the send time stamped in the payload just before the emit.  Reported over the
 measured broadcasts (after warm-up): p50 and p99 of all phones' latencies, and "last" = the
 median over broadcasts of the slowest phone.  Memory: server RSS with N phones minus RSS with
@@ -337,6 +341,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any] | None:
         "other_pct": result.get("cpu", {}).get("other_pct"),
         "server_cpu_ms_per_bc": 1000 * result["cpu"]["server_s"] / len(result["broadcasts"]),
         "db_cpu_ms_per_bc": 1000 * result["cpu"].get("db_s", 0.0) / len(result["broadcasts"]),
+        "preempted_per_bc": result["cpu"].get("server_preempted", 0) / len(result["broadcasts"]),
         "attempts": result.get("attempts", 1),
         "consistent": all(b["consistent"] for b in result["broadcasts"]),
         "int_ms": any(b["int_ms"] for b in phase),
@@ -425,7 +430,7 @@ def print_report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"{'size':>5} {'mode':<16} {'target':<6} | {'last max':>8} {'cmd->last':>9} "
         f"{'frame B':>7} {'rss0 MB':>7} {'KB/phone 2nd half':>17} {'threads':>7} "
         f"{'srv CPU ms/bc':>13} "
-        f"{'db CPU ms/bc':>12} {'other CPU%':>10} | notes"
+        f"{'db CPU ms/bc':>12} {'preempt/bc':>10} {'other CPU%':>10} | notes"
     )
     print(dh)
     print("-" * len(dh))
@@ -472,7 +477,7 @@ def print_report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 f"{fmt(f['cmd_to_last'], 9)} {fmt(f['frame_bytes'], 7, 0)} "
                 f"{fmt(f['rss0_mb'], 7)} {fmt(f['kb_marginal'], 17)} {fmt(f['threads'], 7, 0)} "
                 f"{fmt(f['server_cpu_ms_per_bc'], 13)} {fmt(f['db_cpu_ms_per_bc'], 12)} "
-                f"{fmt(f['other_pct'], 10)} | " + "; ".join(notes)
+                f"{fmt(f['preempted_per_bc'], 10)} {fmt(f['other_pct'], 10)} | " + "; ".join(notes)
             )
     round_rows = [r for r in rows if r.get("app_f") and r["app_f"].get("round_count")]
     if round_rows:
@@ -497,7 +502,8 @@ def print_report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "x = app/bare; target x <= 1.2.  KB/phone = (RSS with N phones after warm-up - RSS "
         "with none) / N; 'KB/phone 2nd half' = RSS growth while the second half of the phones "
         "connected, per phone (no one-off costs).  srv/db CPU = server process / its PostgreSQL "
-        "backends per broadcast.  other CPU% = share of all cores used by any other process "
+        "backends per broadcast.  preempt/bc = times per broadcast the server was switched out "
+        "while it had work.  other CPU% = share of all cores used by any other process "
         f"during the measured broadcasts; rows above {NOISY_OTHER_PCT:.0f}% are marked NOISY."
     )
 
@@ -530,7 +536,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="bare payload JSON size; auto = the app's mean run_state (1024 without the app)",
     )
-    p.add_argument("--pin", action="store_true", help="server on CPU 0, client on CPU 1")
+    p.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="server on CPU 0, the phones' client on CPU 1 (default; --no-pin lets the "
+        "scheduler place them, and the client then often runs on the server's CPU)",
+    )
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default=None, help="client loop")
     p.add_argument("--quiet-threshold", type=float, default=20.0, help="%% CPU busy before")
     p.add_argument("--quiet-wait", type=float, default=90.0, help="max seconds to wait for it")
@@ -608,6 +620,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.yield_after_run_state:
         print("EXPERIMENT: the app yields right after each run_state emit (not its real code)")
     print(f"work folder: {workdir}", flush=True)
+    if args.pin and not (hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2):
+        print("fewer than 2 CPUs to pin to: server and client are not pinned")
+        args.pin = False
+    print(
+        "server pinned to CPU 0, the phones' client to CPU 1"
+        if args.pin
+        else "not pinned: the scheduler places server and client",
+        flush=True,
+    )
     targets = list(args.target_list)
     if "gevent-websocket" in args.mode_list and not can_import("geventwebsocket", server_env(args)):
         print("gevent-websocket is not importable (see --gevent-websocket-path); mode skipped")

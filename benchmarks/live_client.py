@@ -335,6 +335,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def preemptions(pid: int) -> int:
+    """Times the process was switched out while runnable (nonvoluntary context switches).
+
+    Read from /proc/PID/status, which counts the main thread: the gevent servers have no other.
+    """
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    return 0
+
+
 def system_busy_seconds() -> float:
     """All CPUs' busy seconds (everything but idle and iowait) from /proc/stat."""
     with open("/proc/stat") as fh:
@@ -570,6 +582,7 @@ class Bench:
         out["rssN_kb"], out["threadsN"] = read_rss_kb(a.server_pid)
 
         cpu_srv0 = cpu_seconds(a.server_pid)
+        preempted0 = preemptions(a.server_pid)
         cpu_cli0 = cpu_seconds(os.getpid())
         db0 = db_backends_cpu(a.db_name)
         busy0 = system_busy_seconds()
@@ -592,6 +605,7 @@ class Bench:
         wall = time.time() - wall0
         busy = system_busy_seconds() - busy0
         cpu_srv = cpu_seconds(a.server_pid) - cpu_srv0
+        preempted = preemptions(a.server_pid) - preempted0
         cpu_cli = cpu_seconds(os.getpid()) - cpu_cli0
         cpu_db = sum(t - db0.get(pid, 0.0) for pid, t in db_backends_cpu(a.db_name).items())
         ncpu = os.cpu_count() or 1
@@ -603,6 +617,8 @@ class Bench:
             "db_s": round(cpu_db, 3),
             # everything else (other people's processes): high means a disturbed measurement
             "other_pct": round(100.0 * others / (wall * ncpu), 1),
+            # the server switched out while it had work (by the client, the database, ...)
+            "server_preempted": preempted,
         }
         out["broadcasts"] = measured
         out["pings_answered"] = sum(p.pings for p in self.phones)
