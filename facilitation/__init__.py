@@ -45,7 +45,8 @@ class _RequestContext(RequestContext):
 
     def match_request(self) -> None:
         """Route the request unless it is a Socket.IO event's."""
-        if str(self.request.environ.get("PATH_INFO", "")).startswith(SOCKETIO_PATH):
+        path = str(self.request.environ.get("PATH_INFO", ""))
+        if path == SOCKETIO_PATH or path.startswith(f"{SOCKETIO_PATH}/"):
             return
         super().match_request()
 

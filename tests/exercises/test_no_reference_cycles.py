@@ -101,13 +101,15 @@ def test_a_phones_own_pairing_and_the_table_leave_no_cycles(app):
 def test_socket_events_are_not_routed_but_pages_are(app):
     from flask import request
 
-    with app.request_context({**_environ(f"{SOCKETIO_PATH}/"), "QUERY_STRING": "EIO=4"}):
-        assert request.url_rule is None and request.routing_exception is None
+    for path in (SOCKETIO_PATH, f"{SOCKETIO_PATH}/"):
+        with app.request_context({**_environ(path), "QUERY_STRING": "EIO=4"}):
+            assert request.url_rule is None and request.routing_exception is None
     with app.request_context(_environ("/")):
         assert request.url_rule is not None and request.url_rule.rule == "/"
-    with app.request_context(_environ("/no-such-page")):
-        assert request.routing_exception is not None
-        assert request.routing_exception.code == 404
+    for path in ("/no-such-page", f"{SOCKETIO_PATH}-not-socket-io"):
+        with app.request_context(_environ(path)):
+            assert request.routing_exception is not None
+            assert request.routing_exception.code == 404
 
 
 def test_a_phone_connecting_and_asking_again_leaves_no_cycles(app):
