@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 NAMESPACE = "/live"
@@ -336,15 +337,21 @@ def cpu_seconds(pid: int) -> float:
 
 
 def preemptions(pid: int) -> int:
-    """Times the process was switched out while runnable (nonvoluntary context switches).
+    """Times the process's threads were switched out while runnable (nonvoluntary switches).
 
-    Read from /proc/PID/status, which counts the main thread: the gevent servers have no other.
+    Summed over /proc/PID/task/*/status: /proc/PID/status alone counts only the main thread.
+    A thread that ends between the readings takes its count with it.
     """
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "status").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for line in text.splitlines():
             if line.startswith("nonvoluntary_ctxt_switches:"):
-                return int(line.split()[1])
-    return 0
+                total += int(line.split()[1])
+    return total
 
 
 def system_busy_seconds() -> float:
