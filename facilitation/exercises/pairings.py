@@ -202,14 +202,25 @@ def pair_and_store(run: Run, round_index: int, *, now: datetime) -> RunRound:
         repeats=result.repeats,
         created_at=now,
     )
-    stored.members = [
-        RunGroupMember(spot=g.spot, user_id=m.person_id, role=m.role.value)
+    db.session.add(stored)
+    db.session.flush()
+    # The members and rests go in as rows, in batches, not as one ORM object per person: for a
+    # room of 1,000 that unit of work was the largest part of a round change (a py-spy profile
+    # in docs/benchmarks.md), and its objects outlived the command into the collector's oldest
+    # generation. ``stored.members`` and ``stored.rests`` load from these rows when asked.
+    members = [
+        {"round_id": stored.id, "spot": g.spot, "user_id": m.person_id, "role": m.role.value}
         for g in result.groups
         for m in g.members
     ]
-    stored.rests = [RunRest(user_id=r.person_id, reason=r.reason.value) for r in result.resting]
-    db.session.add(stored)
-    db.session.flush()
+    rests = [
+        {"round_id": stored.id, "user_id": r.person_id, "reason": r.reason.value}
+        for r in result.resting
+    ]
+    if members:
+        db.session.execute(sa.insert(RunGroupMember), members)
+    if rests:
+        db.session.execute(sa.insert(RunRest), rests)
     return stored
 
 
