@@ -74,6 +74,8 @@ def _test_config(uri: str, instance: str) -> dict[str, object]:
         "STRIPE_PUBLISHABLE_KEY": None,
         "STRIPE_WEBHOOK_SECRET": None,
         "RATELIMIT_ENABLED": False,  # tests log in often; test_rate_limits.py turns it on
+        # The console's preview comes with each change; test_preview_bursts.py tests the delay.
+        "LIVE_PREVIEW_DELAY_S": 0,
     }
 
 

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+
 import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitation.core.clock import utcnow
 from facilitation.exercises import rooms, snapshots
 from facilitation.exercises.models import Run, RunParticipant, SupportSignal
 from facilitation.exercises.services import Outcome
 from facilitation.extensions import db, socketio
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the console's next-round preview waits after people in the room change (arrive, sit
+#: out, come back, leave), so that a burst of such changes costs one run of the pairing engine
+#: instead of one per person: about 70-90 ms of CPU each at 1,000 people (docs/benchmarks.md,
+#: session 6). The presence list itself goes out at once. ``LIVE_PREVIEW_DELAY_S`` overrides
+#: it; 0 sends the preview with every change.
+PREVIEW_DELAY_S = 1.0
+
+#: Previews this process has scheduled and not yet built: (id of the app, run id).
+_previews_due: set[tuple[int, int]] = set()
+_previews_lock = threading.Lock()
 
 
 def emit_run_state(run: Run, to: str) -> None:
@@ -85,5 +104,43 @@ def after_change(outcome: Outcome) -> None:
     # again (at 500 people that would rebuild and resend the whole list every phase).
     people_changed = outcome.pairing_changed or outcome.support_changed
     if people_changed or outcome.round_changed:
-        # The preview runs the pairing engine: only when who can be paired has changed.
-        emit_facilitator_view(run, with_preview=people_changed)
+        # The preview runs the pairing engine: only when who can be paired has changed. A new
+        # pairing comes from the facilitator, one at a time; arrivals, sit-outs and leavings
+        # come from the room, often many at once: those get one preview per burst.
+        delay = float(current_app.config.get("LIVE_PREVIEW_DELAY_S", PREVIEW_DELAY_S))
+        defer = outcome.support_changed and not outcome.pairing_changed and delay > 0
+        emit_facilitator_view(run, with_preview=people_changed and not defer)
+        if defer:
+            schedule_preview(current_app._get_current_object(), run.id, delay)  # type: ignore[attr-defined]
+
+
+def schedule_preview(app: Flask, run_id: int, delay: float) -> None:
+    """Send the facilitators a view with a fresh preview after ``delay`` seconds, once.
+
+    Changes that come while one is due are covered by it: it is built when it is sent.
+    """
+    key = (id(app), run_id)
+    with _previews_lock:
+        if key in _previews_due:
+            return
+        _previews_due.add(key)
+    socketio.start_background_task(_send_preview_later, app, run_id, delay)
+
+
+def _send_preview_later(app: Flask, run_id: int, delay: float) -> None:
+    socketio.sleep(delay)
+    with _previews_lock:
+        # From here on a new change schedules another preview, so none is missed.
+        _previews_due.discard((id(app), run_id))
+    with app.app_context():
+        try:
+            run = db.session.get(Run, run_id)
+            if run is not None:
+                emit_facilitator_view(run, with_preview=True)
+        except (OperationalError, InterfaceError) as err:  # the console keeps its last preview
+            logger.warning("preview for run %s not sent, database not answering: %s", run_id, err)
+        except Exception:
+            logger.exception("preview for run %s failed", run_id)
+        finally:
+            with contextlib.suppress(Exception):
+                db.session.remove()
