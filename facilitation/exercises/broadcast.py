@@ -138,7 +138,8 @@ def _send_preview_later(app: Flask, run_id: int, delay: float) -> None:
             if run is not None:
                 emit_facilitator_view(run, with_preview=True)
         except (OperationalError, InterfaceError) as err:  # the console keeps its last preview
-            logger.warning("preview for run %s not sent, database not answering: %s", run_id, err)
+            why = (str(err).splitlines() or [type(err).__name__])[0][:200]
+            logger.warning("preview for run %s not sent, database not answering: %s", run_id, why)
         except Exception:
             logger.exception("preview for run %s failed", run_id)
         finally:

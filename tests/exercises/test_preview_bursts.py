@@ -98,3 +98,22 @@ def test_no_preview_is_left_due_once_sent(app):
     assert (id(app), run.id) in broadcast._previews_due
     wait_for_preview(console)
     assert (id(app), run.id) not in broadcast._previews_due
+
+
+def test_a_preview_the_database_cannot_build_is_logged_and_not_left_due(app, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    run, _, _ = make_run(2)
+
+    def database_away(run, *, with_preview=True):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(broadcast, "emit_facilitator_view", database_away)
+    broadcast.schedule_preview(app, run.id, 0.05)
+    deadline = time.monotonic() + 10
+    while (id(app), run.id) in broadcast._previews_due and time.monotonic() < deadline:
+        time.sleep(0.02)
+    while "not sent, database not answering" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (id(app), run.id) not in broadcast._previews_due
+    assert f"preview for run {run.id} not sent, database not answering" in caplog.text
