@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from facilitation import config as config_module
 from facilitation.core import crypto
-from facilitation.core.db import render_item
+from facilitation.core.db import first_line, render_item
 from facilitation.extensions import SOCKETIO_PATH, csrf, db, login_manager, migrate, socketio
 
 #: What a page, a JSON request or a live event answers while the database is not answering.
@@ -232,7 +232,7 @@ def _register_errors(app: Flask) -> None:
         # may retry, never a 500. pool_pre_ping reconnects by itself once it is back.
         with contextlib.suppress(Exception):  # the rollback itself may find no connection
             db.session.rollback()
-        app.logger.warning("database not answering: %s", str(error).splitlines()[0][:200])
+        app.logger.warning("database not answering: %s", first_line(error))
         message = DATABASE_UNAVAILABLE
         headers = {"Retry-After": "60"}
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":

@@ -65,3 +65,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     if type_ == "type" and isinstance(obj, EncryptedText):
         return "sa.Text()"
     return False
+
+
+def first_line(err: BaseException) -> str:
+    """Return a database error's first line (at most 200 characters), for a one-line log."""
+    text = str(err)
+    return text.splitlines()[0][:200] if text.strip() else type(err).__name__

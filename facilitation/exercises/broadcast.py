@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitation.core.clock import utcnow
+from facilitation.core.db import first_line
 from facilitation.exercises import rooms, snapshots
 from facilitation.exercises.models import Run, RunParticipant, SupportSignal
 from facilitation.exercises.services import Outcome
@@ -138,8 +139,9 @@ def _send_preview_later(app: Flask, run_id: int, delay: float) -> None:
             if run is not None:
                 emit_facilitator_view(run, with_preview=True)
         except (OperationalError, InterfaceError) as err:  # the console keeps its last preview
-            why = (str(err).splitlines() or [type(err).__name__])[0][:200]
-            logger.warning("preview for run %s not sent, database not answering: %s", run_id, why)
+            logger.warning(
+                "preview for run %s not sent, database not answering: %s", run_id, first_line(err)
+            )
         except Exception:
             logger.exception("preview for run %s failed", run_id)
         finally:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from facilitation.accounts.models import User
 from facilitation.consent.safety import banned_user_ids
 from facilitation.core.clock import utcnow
+from facilitation.core.db import first_line
 from facilitation.core.errors import DomainError
 from facilitation.exercises import broadcast, rooms, services, snapshots, throttle
 from facilitation.exercises.models import Run
@@ -125,7 +126,7 @@ def on_connect(auth: Any = None) -> None:
             _connections.pop(request.sid, None)  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):
                 db.session.rollback()
-            logger.warning("live connect refused, database not answering: %s", _first_line(err))
+            logger.warning("live connect refused, database not answering: %s", first_line(err))
             raise _refuse("database_unavailable", DATABASE_UNAVAILABLE) from err
     ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
 
@@ -412,10 +413,6 @@ def ensure_ticker(app: Flask) -> None:
     socketio.start_background_task(_ticker_loop, app)
 
 
-def _first_line(err: BaseException) -> str:
-    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-
-
 def _ticker_loop(app: Flask) -> None:
     logger.info("live ticker started")
     database_away = False
@@ -430,7 +427,7 @@ def _ticker_loop(app: Flask) -> None:
             except (OperationalError, InterfaceError) as err:
                 # Said once per outage, not four times a second (docs/faults.md).
                 if not database_away:
-                    logger.warning("live ticker: database not answering: %s", _first_line(err))
+                    logger.warning("live ticker: database not answering: %s", first_line(err))
                 database_away = True
             except Exception:
                 logger.exception("live ticker step failed")

@@ -18,6 +18,8 @@ import gc
 from collections.abc import Iterator
 from typing import Any
 
+from werkzeug.test import create_environ
+
 from facilitation.accounts.models import Role
 from facilitation.consent import safety
 from facilitation.core.clock import utcnow
@@ -102,12 +104,12 @@ def test_socket_events_are_not_routed_but_pages_are(app):
     from flask import request
 
     for path in (SOCKETIO_PATH, f"{SOCKETIO_PATH}/"):
-        with app.request_context({**_environ(path), "QUERY_STRING": "EIO=4"}):
+        with app.request_context(create_environ(path, query_string="EIO=4")):
             assert request.url_rule is None and request.routing_exception is None
-    with app.request_context(_environ("/")):
+    with app.request_context(create_environ("/")):
         assert request.url_rule is not None and request.url_rule.rule == "/"
     for path in ("/no-such-page", f"{SOCKETIO_PATH}-not-socket-io"):
-        with app.request_context(_environ(path)):
+        with app.request_context(create_environ(path)):
             assert request.routing_exception is not None
             assert request.routing_exception.code == 404
 
@@ -137,16 +139,3 @@ def test_a_phone_connecting_and_asking_again_leaves_no_cycles(app):
             assert {"run_state", "your_pairing"} <= received
             phone.disconnect(namespace=NS)
     assert left == []
-
-
-def _environ(path: str) -> dict[str, Any]:
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "localhost",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": None,
-    }
