@@ -11,7 +11,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.consent import safety
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.exercises import pairings
 from facilitation.exercises.builtin import BUILTINS
@@ -264,8 +263,6 @@ def join_run(
     """
     if run.status == rounds.RunStatus.ENDED:
         raise DomainError("run_ended", "This exercise has ended.")
-    if safety.banned_user_ids([user.id]):
-        raise DomainError("banned", BANNED_MESSAGE)
     gathering = db.session.get(Gathering, run.gathering_id)
     assert gathering is not None
     if added_by is not None:
