@@ -24,7 +24,7 @@ from facilitation.gatherings import services as gatherings
 from facilitation.messaging import services as mail
 from facilitation.registration import ledger
 from tests.consent.factories import make_agreement, sign
-from tests.exercises.live_helpers import command, eye_gazing
+from tests.exercises.live_helpers import admit, command, eye_gazing
 from tests.factories import PASSWORD, details, make_gathering, make_user
 from tests.registration.factories import make_option, register
 
@@ -50,6 +50,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     attended = make_gathering(organiser, facilitator_ids=[facilitator.id])
     paired = exercises.create_run(facilitator, attended, eye_gazing(), now=now, seed=7)
     rested = exercises.create_run(facilitator, attended, eye_gazing(), now=now, seed=7)
+    admit(attended, person, *others)
     for run in (paired, rested):
         for someone in (person, *others):
             exercises.join_run(run, someone, now=now)
@@ -74,6 +75,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
         now=now,
     )
     own_run = exercises.create_run(person, led, exercise, now=now)
+    admit(led, others[0])
     exercises.join_run(own_run, others[0], now=now, added_by=person)
     exercises.control(own_run.id, person, "start", command_id=command(), now=now)
     agreement = make_agreement(person)
