@@ -57,9 +57,10 @@ def test_an_account_not_registered_is_refused_and_the_console_told_why(app, refu
     with pytest.raises(DomainError) as err:
         services.join_run(db.session.get(Run, run.id), stranger, now=utcnow())
     assert err.value.code == "not_registered"
-    assert db.session.scalar(
-        sa.select(RunParticipant.id).where(RunParticipant.user_id == stranger.id)
-    ) is None
+    assert (
+        db.session.scalar(sa.select(RunParticipant.id).where(RunParticipant.user_id == stranger.id))
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,9 +128,7 @@ def test_add_someone_without_a_phone_lists_and_accepts_only_the_gatherings_peopl
     )
     assert answer["ok"] is True
     present = set(
-        db.session.scalars(
-            sa.select(RunParticipant.user_id).where(RunParticipant.run_id == run.id)
-        )
+        db.session.scalars(sa.select(RunParticipant.user_id).where(RunParticipant.run_id == run.id))
     )
     assert registered.id in present and stranger.id not in present
 
