@@ -85,12 +85,32 @@ def _identify(auth: Any) -> Connection:
     refusal = permissions.join_refusal(current_user, run, run_gathering(run))
     if refusal is not None:
         refused = services.JoinRefused(refusal)
-        broadcast.emit_entry_refused(run, services.notice_refusal(run, current_user, refusal))
+        if _first_notice(run.id, current_user.id):
+            notice = services.notice_refusal(run, current_user, refusal)
+            broadcast.emit_entry_refused(run, notice)
         raise _refuse(refused.code, refused.message)
     return Connection(run.id, PARTICIPANT, current_user.id)
 
 
 NOT_A_FACILITATOR = "Only this gathering's facilitators can do that."
+#: Seconds between two notices to the console about the same person refused at the same run:
+#: a phone retrying in a loop tells the facilitators once, not once per attempt.
+NOTICE_REPEAT_S = 60.0
+
+
+def _first_notice(run_id: int, user_id: int) -> bool:
+    """Return whether the console should hear of this refusal (not told in the last minute)."""
+    # Per app (as the throttle), so a new app starts with none.
+    _noticed: dict[tuple[int, int], float] = current_app.extensions.setdefault("live_notices", {})
+    now, key = throttle_clock(), (run_id, user_id)
+    last = _noticed.get(key)
+    if last is not None and now - last < NOTICE_REPEAT_S:
+        return False
+    if len(_noticed) > 10_000:  # bounded: forget the oldest half
+        for old in sorted(_noticed, key=_noticed.__getitem__)[:5_000]:
+            del _noticed[old]
+    _noticed[key] = now
+    return True
 
 
 def _still_facilitates(connection: Connection) -> bool:

@@ -254,6 +254,17 @@ def may(user: Any, action: Action | str, gathering: Gathering, **about: Any) -> 
     raise ValueError(action)  # pragma: no cover
 
 
+# Built once, with expanding parameters: a statement built per call with a literal list in
+# ``in_()`` leaves a reference cycle behind each time (see ``consent.safety._BANS_OF``).
+_BANS_OF = sa.select(Ban.user_id, Ban.email).where(
+    Ban.lifted_at.is_(None),
+    sa.or_(
+        Ban.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+        Ban.email.in_(sa.bindparam("emails", expanding=True)),
+    ),
+)
+
+
 def facilitator_ids(gathering: Gathering) -> set[int]:
     """Return every account that may facilitate this gathering now (for private broadcasts)."""
     named = sa.select(gathering_facilitators.c.user_id).where(
@@ -271,10 +282,6 @@ def facilitator_ids(gathering: Gathering) -> set[int]:
     if not rows:
         return set()
     ids, emails = {r.id for r in rows}, {r.email for r in rows}
-    banned = db.session.execute(
-        sa.select(Ban.user_id, Ban.email).where(
-            Ban.lifted_at.is_(None), sa.or_(Ban.user_id.in_(ids), Ban.email.in_(emails))
-        )
-    ).all()
+    banned = db.session.execute(_BANS_OF, {"user_ids": list(ids), "emails": list(emails)}).all()
     out = {b.user_id for b in banned} | {r.id for r in rows if r.email in {b.email for b in banned}}
     return ids - out

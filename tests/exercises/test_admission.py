@@ -177,3 +177,18 @@ def test_a_door_volunteer_or_other_facilitator_cannot_add_people(app):
         with pytest.raises(DomainError) as err:
             services.join_run(run, registered, now=utcnow(), added_by=outsider)
         assert err.value.status == 403
+
+
+def test_a_phone_retrying_in_a_loop_tells_the_console_once_a_minute(app, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(sockets, "throttle_clock", lambda: clock[0])
+    run, facilitator, _ = make_run(2)
+    stranger = make_user()
+    db.session.commit()
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    for _ in range(3):
+        assert not connect(app, stranger, run_id=run.id).is_connected(NS)
+    assert len(events(console, "entry_refused")) == 1
+    clock[0] += sockets.NOTICE_REPEAT_S
+    assert not connect(app, stranger, run_id=run.id).is_connected(NS)
+    assert len(events(console, "entry_refused")) == 2
