@@ -98,3 +98,19 @@ def test_the_remaining_facilitators_still_get_the_alerts(app):
     console.get_received(NS)
     assert phone.emit("signal_support", {}, namespace=NS, callback=True)["ok"]
     assert "support_signal" in _names(console)
+
+
+def test_taken_off_through_the_api_closes_the_console(app, client):
+    from tests.api.helpers import bearer, token_for
+
+    run, facilitator, _ = make_run(2)
+    console = _console(app, run, facilitator)
+    gathering = db.session.get(Gathering, run.gathering_id)
+    secret = token_for(db.session.get(User, gathering.created_by_id))
+    db.session.commit()
+    response = client.patch(
+        f"/api/v1/gatherings/{gathering.id}", json={"facilitator_ids": []}, headers=bearer(secret)
+    )
+    assert response.status_code == 200, response.get_json()
+    assert not console.is_connected(NS)
+    assert "removed" in _names(console)
