@@ -192,3 +192,14 @@ def test_a_phone_retrying_in_a_loop_tells_the_console_once_a_minute(app, monkeyp
     clock[0] += sockets.NOTICE_REPEAT_S
     assert not connect(app, stranger, run_id=run.id).is_connected(NS)
     assert len(events(console, "entry_refused")) == 2
+
+
+def test_a_demoted_facilitator_no_longer_steps_in(app):
+    from facilitation.accounts import services as accounts
+    from facilitation.exercises import pairings
+
+    run, facilitator, _ = make_run(3, odd_policy="facilitator")
+    assert pairings.build_request(run, 0, 0).facilitator is not None
+    accounts.set_role(make_user(Role.ORGANISER), facilitator.id, Role.PARTICIPANT)
+    db.session.flush()
+    assert pairings.build_request(run, 0, 0).facilitator is None
