@@ -113,6 +113,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
             sign_up(f"phone{i}@bench.example.org", f"Phone{i} Person", PASSWORD, now=now)
             for i in range(args.users)
         ]
+        _register_all(organiser, gathering, people, now)
         exercises.ensure_builtin_exercises(now=now)
         db.session.commit()
         serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
@@ -129,6 +130,35 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     setup["prepare_s"] = round(time.monotonic() - t0, 2)
     out.write_text(json.dumps(setup))
     return {k: setup[k] for k in ("db_uri", "organiser_id", "gathering_id", "prepare_s")}
+
+
+def _register_all(organiser: Any, gathering: Any, people: list[Any], now: datetime) -> None:
+    """Give every phone a confirmed free registration: live runs admit only registered people."""
+    import sqlalchemy as sa
+
+    from facilitation.extensions import db
+    from facilitation.registration import options
+    from facilitation.registration.models import Registration
+    from facilitation.registration.pricing import DEFAULT_CURRENCY
+
+    option = options.add_option(
+        organiser, gathering, options.OptionInput(name="Free", kind="free"), now=now
+    )
+    rows = [
+        {
+            "gathering_id": gathering.id,
+            "user_id": person.id,
+            "ticket_option_id": option.id,
+            "status": "confirmed",
+            "currency": DEFAULT_CURRENCY,
+            "confirmed_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for person in people
+    ]
+    if rows:
+        db.session.execute(sa.insert(Registration), rows)
 
 
 def new_run(args: argparse.Namespace) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, safe_next, show_error
+from facilitation.exercises import consoles
 from facilitation.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -183,5 +184,7 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
         flash(err.message, "error")
     else:
         db.session.commit()
+        # A facilitator demoted loses any open live console at once (docs/security.md).
+        consoles.close_revoked(user.id)
         flash(f"{user.name} is now {user.role}.", "success")
     return redirect(url_for("accounts.list_people"))

@@ -1,7 +1,7 @@
 """API endpoints of the check-in desk: check in, list, undo, headcount.
 
 Door volunteers, organisers and the gathering's facilitators may use them, exactly as the
-desk page (``attendance.services.may_work_desk``); a retried check-in (same ``request_id``)
+desk page (``gatherings.permissions.may_work_desk``); a retried check-in (same ``request_id``)
 gets the first answer back and writes nothing.
 """
 
@@ -17,6 +17,7 @@ from facilitation.attendance.models import CheckIn, CheckInMethod
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import Forbidden, NotFound
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 DESK = "/v1/gatherings/<int:gathering_id>"
@@ -27,7 +28,7 @@ def _desk_gathering(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         raise NotFound("not_found", "No such gathering.")
-    if not services.may_work_desk(access.actor(), gathering):
+    if not permissions.may_work_desk(access.actor(), gathering):
         raise Forbidden("forbidden", "Only organisers, facilitators and door staff can check in.")
     return gathering
 

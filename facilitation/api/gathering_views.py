@@ -12,6 +12,7 @@ from facilitation.api import access, serialize
 from facilitation.api.views import bp
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, Forbidden
+from facilitation.exercises import consoles
 from facilitation.extensions import db
 from facilitation.gatherings import schedule, services
 from facilitation.gatherings.forms import time_zone_choices
@@ -149,8 +150,10 @@ def update_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
     gathering = _organiser_gathering(gathering_id)
     data = access.body("GatheringPatch")
     details, timing = _details_and_timing(data, gathering)
+    before = {f.id for f in gathering.facilitators}
     services.update_gathering(access.actor(), gathering, details, timing, now=utcnow())
     db.session.commit()
+    consoles.close_revoked_for(before - {f.id for f in gathering.facilitators})
     return _answer(gathering)
 
 

@@ -11,6 +11,7 @@ from facilitation.api.views import bp
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, NotFound
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 from facilitation.registration import cancellation, options, refunds, services
 from facilitation.registration.models import Registration
@@ -28,7 +29,7 @@ def _visible_registration(registration_id: int) -> Registration:
     user = access.actor()
     registration = db.session.get(Registration, registration_id)
     if registration is None or not (
-        registration.user_id == user.id or options.may_manage(user, registration.gathering)
+        registration.user_id == user.id or permissions.may_manage(user, registration.gathering)
     ):
         raise NotFound("not_found", "No such registration.")
     return registration
@@ -36,7 +37,7 @@ def _visible_registration(registration_id: int) -> Registration:
 
 def _shown(registration: Registration) -> dict[str, object]:
     user = access.actor()
-    manager = options.may_manage(user, registration.gathering)
+    manager = permissions.may_manage(user, registration.gathering)
     return serialize.registration(registration, with_person=manager)
 
 

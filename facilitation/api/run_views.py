@@ -18,6 +18,7 @@ from facilitation.core.errors import Forbidden, NotFound
 from facilitation.exercises import broadcast, services, snapshots
 from facilitation.exercises.models import Run
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 RUN = "/v1/runs/<int:run_id>"
@@ -29,7 +30,7 @@ def _facilitated(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         raise NotFound("not_found", "No such gathering.")
-    if not services.may_facilitate(access.actor(), gathering):
+    if not permissions.may_facilitate(access.actor(), gathering):
         raise Forbidden("forbidden", "Only this gathering's facilitators can see its runs.")
     return gathering
 

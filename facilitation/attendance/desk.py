@@ -21,8 +21,9 @@ from facilitation.consent import safety
 from facilitation.consent import services as consent_services
 from facilitation.core.errors import DomainError, Forbidden
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
-from facilitation.registration import capacity, options
+from facilitation.registration import capacity
 from facilitation.registration.models import Registration
 from facilitation.registration.states import Status
 
@@ -42,17 +43,9 @@ class DeskRefusal(DomainError):
         self.decision = decision
 
 
-def may_work_desk(user: User, gathering: Gathering) -> bool:
-    """Return whether ``user`` may work this gathering's check-in desk.
-
-    Organisers, the gathering's facilitators and door volunteers (the ``door`` role) may.
-    """
-    return user.is_door or options.may_manage(user, gathering)
-
-
 def require_desk(user: User, gathering: Gathering) -> None:
     """Refuse anyone who may not work this gathering's desk."""
-    if not may_work_desk(user, gathering):
+    if not permissions.may_work_desk(user, gathering):
         raise Forbidden("forbidden", "Only organisers, facilitators and door staff can check in.")
 
 

@@ -19,6 +19,7 @@ from facilitation.attendance import charts, reports
 from facilitation.attendance.models import CheckIn, WalkIn
 from facilitation.core.errors import Forbidden
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering, GatheringStatus, Series
 from facilitation.registration import options
 from facilitation.registration.models import Payment, Registration, TicketOption
@@ -115,7 +116,7 @@ def gathering_figures(actor: User, gathering: Gathering) -> GatheringFigures:
 
 
 def _require_series_reader(actor: User, series: Series) -> None:
-    if not (actor.is_organiser or any(f.id == actor.id for f in series.facilitators)):
+    if not permissions.may_facilitate_series(actor, series):
         raise Forbidden("forbidden", "Only organisers and this series' facilitators can.")
 
 

@@ -27,7 +27,6 @@ from facilitation.attendance.desk import (
     by_request,
     check_request_id,
     gather,
-    may_work_desk,
     require_desk,
     view_of,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "desk_sign",
     "headcount",
     "lookup_ticket",
-    "may_work_desk",
     "search",
     "undo_check_in",
     "uses_check_in",

@@ -19,6 +19,7 @@ from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 from facilitation.registration import options, pages
 from facilitation.registration.models import Registration, TicketOption
@@ -78,7 +79,7 @@ def _desk_gathering(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         abort(404)
-    if not services.may_work_desk(current_user, gathering):
+    if not permissions.may_work_desk(current_user, gathering):
         abort(403)
     return gathering
 
@@ -135,7 +136,7 @@ def desk_index():  # type: ignore[no-untyped-def]
         .order_by(Gathering.starts_at)
         .limit(50)
     ).all()
-    mine = [g for g in upcoming if services.may_work_desk(current_user, g)]
+    mine = [g for g in upcoming if permissions.may_work_desk(current_user, g)]
     if not mine and not current_user.is_door and not current_user.is_facilitator:
         abort(403)
     return render_template("attendance/desk_index.html", gatherings=mine)
@@ -329,7 +330,7 @@ def show_ticket(token: str):  # type: ignore[no-untyped-def]
         abort(404)
     registration = ticket.registration
     gathering = registration.gathering
-    if registration.user_id != current_user.id and not services.may_work_desk(
+    if registration.user_id != current_user.id and not permissions.may_work_desk(
         current_user, gathering
     ):
         abort(404)

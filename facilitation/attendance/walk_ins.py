@@ -35,6 +35,7 @@ from facilitation.attendance.models import CheckIn, CheckInMethod, WalkIn
 from facilitation.consent import safety
 from facilitation.core.errors import DomainError
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 from facilitation.messaging import services as mail
 from facilitation.registration import capacity, ledger, options, seats
@@ -142,7 +143,7 @@ def _refuse_early(
         raise DomainError("already_registered", "They are registered already: find them by name.")
     settings = options.read_settings(gathering)
     options.check_open(gathering, settings, now, at_door=True)
-    if settings.requires_approval and not options.may_manage(actor, gathering):
+    if settings.requires_approval and not permissions.may_manage(actor, gathering):
         raise DomainError(
             "needs_approval",
             "This gathering takes applications: an organiser or facilitator must register them.",

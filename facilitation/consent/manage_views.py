@@ -17,6 +17,7 @@ from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 from facilitation.messaging import services as mail
 
@@ -148,7 +149,7 @@ def _facilitated(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         abort(404)
-    if not (current_user.is_organiser or gathering.is_facilitated_by(current_user)):
+    if not permissions.may_facilitate(current_user, gathering):
         abort(403)
     return gathering
 

@@ -9,7 +9,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.attendance.models import CheckIn
 from facilitation.consent import rules
 from facilitation.consent.models import (
     Ban,
@@ -23,48 +22,15 @@ from facilitation.consent.models import (
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
-from facilitation.registration.models import Registration
-from facilitation.registration.states import Status
 
 logger = logging.getLogger(__name__)
 
 GENDERS = ("woman", "man", "non_binary")
 
 
-# --- who may see what -------------------------------------------------------------------
-
-
-def attends(user_id: int, gathering_id: int) -> bool:
-    """Return whether a person takes part in a gathering.
-
-    That is: their registration is confirmed, they are checked in at the door, or they have
-    been present in one of its live runs.
-    """
-    confirmed = sa.select(Registration.id).where(
-        Registration.user_id == user_id,
-        Registration.gathering_id == gathering_id,
-        Registration.status == Status.CONFIRMED,
-    )
-    checked_in = sa.select(CheckIn.id).where(
-        CheckIn.user_id == user_id,
-        CheckIn.gathering_id == gathering_id,
-        CheckIn.undone_at.is_(None),
-    )
-    present = (
-        sa.select(RunParticipant.id)
-        .join(Run, Run.id == RunParticipant.run_id)
-        .where(RunParticipant.user_id == user_id, Run.gathering_id == gathering_id)
-    )
-    any_of = sa.or_(confirmed.exists(), checked_in.exists(), present.exists())
-    return db.session.scalar(sa.select(any_of)) is True
-
-
-def may_see_private(viewer: User, subject_id: int, gathering: Gathering) -> bool:
-    """Return whether ``viewer`` may see a participant's private notes for this gathering."""
-    if not (viewer.is_organiser or (viewer.is_facilitator and gathering.is_facilitated_by(viewer))):
-        return False
-    return attends(subject_id, gathering.id)
+# --- reads are logged ------------------------------------------------------------------
 
 
 def _log(
@@ -154,7 +120,7 @@ def boundary_notes_for(
     """Return facilitators the boundary notes of those present, logging each read."""
     notes: dict[int, str] = {}
     for user_id, profile in effective_boundaries(user_ids, gathering.id).items():
-        if profile.note and may_see_private(viewer, user_id, gathering):
+        if profile.note and permissions.may_read_private(viewer, user_id, gathering):
             notes[user_id] = profile.note
             _log(viewer, user_id, "boundary_note", gathering.id, now)
     return notes
@@ -231,7 +197,7 @@ def do_not_pair_for(
     viewer: User, gathering: Gathering, *, now: datetime
 ) -> list[dict[str, object]]:
     """Return a gathering's do-not-pair requests to its facilitators, logging each read."""
-    if not (viewer.is_organiser or gathering.is_facilitated_by(viewer)):
+    if not permissions.may_facilitate(viewer, gathering):
         raise Forbidden("forbidden", "Only this gathering's facilitators can see this.")
     attendee_ids = list(
         db.session.scalars(
@@ -272,7 +238,7 @@ def read_sensitive(
     viewer: User, subject_id: int, gathering: Gathering, *, now: datetime
 ) -> dict[str, str | None]:
     """Show a participant's sensitive notes to someone entitled to them; log every field read."""
-    if not may_see_private(viewer, subject_id, gathering):
+    if not permissions.may_read_private(viewer, subject_id, gathering):
         raise Forbidden("forbidden", "You cannot see this person's notes.")
     note = db.session.scalar(sa.select(SensitiveNote).where(SensitiveNote.user_id == subject_id))
     shown: dict[str, str | None] = {"emergency_contact": None, "health_note": None}

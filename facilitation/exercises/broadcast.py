@@ -16,6 +16,8 @@ from facilitation.exercises import rooms, snapshots
 from facilitation.exercises.models import Run, RunParticipant, SupportSignal
 from facilitation.exercises.services import Outcome
 from facilitation.extensions import db, socketio
+from facilitation.gatherings import permissions
+from facilitation.gatherings.models import Gathering
 
 logger = logging.getLogger(__name__)
 
@@ -62,22 +64,38 @@ def emit_pairings(run: Run) -> None:
 
 def emit_facilitator_view(run: Run, *, with_preview: bool = True) -> None:
     """Send the facilitators' private view."""
-    socketio.emit(
-        "facilitator_view",
-        snapshots.facilitator_view(run, with_preview=with_preview),
-        to=rooms.facilitators_room(run.id),
-        namespace=rooms.NAMESPACE,
-    )
+    to = private_rooms(run)
+    if to:
+        view = snapshots.facilitator_view(run, with_preview=with_preview)
+        socketio.emit("facilitator_view", view, to=to, namespace=rooms.NAMESPACE)
 
 
 def emit_support_signal(signal: SupportSignal) -> None:
     """Tell the facilitators at once that someone needs support."""
-    socketio.emit(
-        "support_signal",
-        snapshots.support_payload(signal),
-        to=rooms.facilitators_room(signal.run_id),
-        namespace=rooms.NAMESPACE,
-    )
+    run = db.session.get(Run, signal.run_id)
+    to = private_rooms(run) if run is not None else []
+    if to:
+        payload = snapshots.support_payload(signal)
+        socketio.emit("support_signal", payload, to=to, namespace=rooms.NAMESPACE)
+
+
+def emit_entry_refused(run: Run, notice: dict[str, object]) -> None:
+    """Tell the run's consoles that someone was refused entry, and why."""
+    to = private_rooms(run)
+    if to:
+        socketio.emit("entry_refused", notice, to=to, namespace=rooms.NAMESPACE)
+
+
+def private_rooms(run: Run) -> list[str]:
+    """Return the console rooms of everyone who may facilitate the run's gathering now.
+
+    Never empty-handed to Socket.IO: an empty list means nobody, and callers then send nothing.
+    """
+    gathering = db.session.get(Gathering, run.gathering_id)
+    if gathering is None:
+        return []
+    ids = sorted(permissions.facilitator_ids(gathering))
+    return [rooms.console_room(run.id, user_id) for user_id in ids]
 
 
 def after_change(outcome: Outcome) -> None:

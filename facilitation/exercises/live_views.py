@@ -10,10 +10,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from facilitation.accounts.models import User
-from facilitation.exercises import services
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 bp = Blueprint("live", __name__)
@@ -41,14 +40,17 @@ def console(run_id: int):  # type: ignore[no-untyped-def]
     """Show the facilitator console of a run."""
     run = _run(run_id)
     gathering = db.session.get(Gathering, run.gathering_id)
-    if gathering is None or not services.may_facilitate(current_user, gathering):
+    if gathering is None or not permissions.may_facilitate(current_user, gathering):
         abort(403)
-    present = sa.select(RunParticipant.user_id).where(
-        RunParticipant.run_id == run.id, RunParticipant.left_at.is_(None)
+    present = set(
+        db.session.scalars(
+            sa.select(RunParticipant.user_id).where(
+                RunParticipant.run_id == run.id, RunParticipant.left_at.is_(None)
+            )
+        )
     )
-    addable = db.session.scalars(
-        sa.select(User).where(User.id.not_in(present)).order_by(User.name).limit(300)
-    ).all()
+    # Only the gathering's own people: never every account on the site.
+    addable = [p for p in permissions.admitted_people(gathering) if p.id not in present]
     return render_template(
         "live/console.html",
         run=run,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from facilitation.accounts.models import User
 from facilitation.attendance import services as attendance
 from facilitation.consent import safety
 from facilitation.consent import services as consent_services
@@ -35,6 +36,8 @@ from facilitation.exercises.models import (
     RunRound,
 )
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
+from facilitation.gatherings.models import Gathering
 
 #: Rest reasons the engine decides; they count towards the fair rest rotation.
 ENGINE_RESTS = {
@@ -104,6 +107,21 @@ def _participant(user_id: int, boundaries: dict[int, BoundaryProfile]) -> Partic
     )
 
 
+def _stand_in(run: Run) -> Participant | None:
+    """Return the facilitator who steps in for an odd count, with their boundaries, if any.
+
+    Only someone who may still facilitate the gathering steps in.
+    """
+    if run.odd_policy != OddPolicy.FACILITATOR or run.stand_in_id is None:
+        return None
+    gathering = db.session.get(Gathering, run.gathering_id)
+    person = db.session.get(User, run.stand_in_id)
+    if gathering is None or not permissions.may_facilitate(person, gathering):
+        return None
+    boundaries = safety.effective_boundaries([run.stand_in_id], run.gathering_id)
+    return _participant(run.stand_in_id, boundaries)
+
+
 def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
     """Gather who is present, their state and the history, as the engine's request."""
     present = db.session.scalars(
@@ -164,11 +182,9 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
         for user_id, reason in rests:
             if reason in ENGINE_RESTS:
                 past_rests[user_id] += 1
-    stand_in = None
-    if run.odd_policy == OddPolicy.FACILITATOR and run.stand_in_id is not None:
-        stand_in = _participant(
-            run.stand_in_id, safety.effective_boundaries([run.stand_in_id], run.gathering_id)
-        )
+    stand_in = _stand_in(run)
+    # Requests either way between the room and the facilitator who steps in bind the engine too.
+    everyone = user_ids + ([stand_in.id] if stand_in is not None else [])
     return PairingRequest(
         participants=tuple(_participant(uid, boundaries) for uid in user_ids),
         exercise=ExerciseNeeds(
@@ -180,7 +196,7 @@ def build_request(run: Run, round_index: int, attempt: int) -> PairingRequest:
         round_number=engine_round(round_index, attempt),
         odd_policy=OddPolicy(run.odd_policy),
         ineligible=ineligible,
-        do_not_pair=tuple(safety.do_not_pair_pairs(user_ids, run.gathering_id)),
+        do_not_pair=tuple(safety.do_not_pair_pairs(everyone, run.gathering_id)),
         history=dict(history),
         past_rests=dict(past_rests),
         role_counts={k: dict(v) for k, v in role_counts.items()},

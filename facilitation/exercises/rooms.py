@@ -13,6 +13,16 @@ def facilitators_room(run_id: int) -> str:
     return f"facilitators:{run_id}"
 
 
+def console_room(run_id: int, user_id: int) -> str:
+    """Return the room of one facilitator's console(s) of a run: private views go here only.
+
+    Private views and support alerts are sent to the console rooms of those who may facilitate
+    the gathering *at the time of sending*, never to every socket that once joined the run's
+    facilitators room: a demoted facilitator's open console, on any process, stops getting them.
+    """
+    return f"console:{run_id}:{user_id}"
+
+
 def projector_room(run_id: int) -> str:
     """Return the room of a run's projectors."""
     return f"projector:{run_id}"

@@ -11,7 +11,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.consent import safety
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.exercises import pairings
 from facilitation.exercises.builtin import BUILTINS
@@ -27,6 +26,7 @@ from facilitation.exercises.models import (
     SupportSignal,
 )
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,41 @@ CONTROL_ACTIONS = (
     "end",
 )
 BANNED_MESSAGE = "You cannot join this exercise. Please speak to an organiser."
+#: What a phone the gathering does not admit is told: neutral, the same for every reason.
+NOT_ADMITTED_MESSAGE = (
+    "This exercise is for the people registered for this gathering. If you think you should be "
+    "in it, please speak to a facilitator."
+)
+NOT_CHECKED_IN_MESSAGE = "Check in at the door first, then join the exercise."
+
+
+class JoinRefused(Forbidden):
+    """The gathering does not admit this person to its runs; ``refusal`` says why (console)."""
+
+    status = 403
+
+    def __init__(self, refusal: permissions.Refusal) -> None:
+        if refusal == permissions.Refusal.BANNED:
+            code, message = "banned", BANNED_MESSAGE
+        elif refusal == permissions.Refusal.NOT_CHECKED_IN:
+            code, message = "not_registered", NOT_CHECKED_IN_MESSAGE
+        else:
+            code, message = "not_registered", NOT_ADMITTED_MESSAGE
+        super().__init__(code, message)
+        self.refusal = refusal
+
+
+def notice_refusal(run: Run, user: User, refusal: permissions.Refusal) -> dict[str, object]:
+    """Return what a run's console is told when someone is refused entry, and log it once."""
+    logger.info("run %s refused account %s: %s", run.id, user.id, refusal.value)
+    return {
+        "user_id": user.id,
+        "name": user.display_name,
+        "reason": refusal.value,
+        "message": f"{user.display_name} could not join: {permissions.REFUSAL_LABELS[refusal]}.",
+    }
+
+
 JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -89,11 +124,6 @@ def ensure_builtin_exercises(*, now: datetime) -> list[Exercise]:
         db.session.add(exercise)
     db.session.flush()
     return list(db.session.scalars(sa.select(Exercise).order_by(Exercise.id)))
-
-
-def may_facilitate(user: User, gathering: Gathering) -> bool:
-    """Return whether ``user`` may run live exercises in ``gathering``."""
-    return user.is_organiser or (user.is_facilitator and gathering.is_facilitated_by(user))
 
 
 def _new_join_code() -> str:
@@ -150,7 +180,7 @@ def create_run(
     seed: int | None = None,
 ) -> Run:
     """Prepare a run of an exercise in a gathering, frozen from the exercise as it is now."""
-    if not may_facilitate(actor, gathering):
+    if not permissions.may_facilitate(actor, gathering):
         raise Forbidden(
             "not_a_facilitator", "Only this gathering's facilitators can run exercises."
         )
@@ -225,11 +255,24 @@ def _participant(run: Run, user_id: int) -> RunParticipant | None:
 def join_run(
     run: Run, user: User, *, now: datetime, added_by: User | None = None
 ) -> RunParticipant:
-    """Mark someone present in a run (again); they are paired from the next round."""
+    """Mark someone present in a run (again); they are paired from the next round.
+
+    Only people the gathering admits may be present (``permissions.join_refusal``); a
+    facilitator adding someone without a phone (``added_by``) may add only the gathering's
+    people, never any other account.
+    """
     if run.status == rounds.RunStatus.ENDED:
         raise DomainError("run_ended", "This exercise has ended.")
-    if safety.banned_user_ids([user.id]):
-        raise DomainError("banned", BANNED_MESSAGE)
+    gathering = db.session.get(Gathering, run.gathering_id)
+    assert gathering is not None
+    if added_by is not None:
+        if not permissions.may_facilitate(added_by, gathering):
+            raise Forbidden("forbidden", "Only this run's facilitators can add people.")
+        refusal = permissions.admission_refusal(user, gathering)
+    else:
+        refusal = permissions.join_refusal(user, run, gathering)
+    if refusal is not None:
+        raise JoinRefused(refusal)
     participant = _participant(run, user.id)
     if participant is None:
         participant = RunParticipant(
@@ -366,7 +409,7 @@ def control(
     """Apply one facilitator command, once, under a lock on the run."""
     run = load_run(run_id, lock=True)
     gathering = db.session.get(Gathering, run.gathering_id)
-    if gathering is None or not may_facilitate(actor, gathering):
+    if gathering is None or not permissions.may_facilitate(actor, gathering):
         raise Forbidden("forbidden", "Only this run's facilitators can control it.")
     if action not in CONTROL_ACTIONS:
         raise DomainError("unknown_action", f"Unknown action {action!r}.")

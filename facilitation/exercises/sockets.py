@@ -25,6 +25,7 @@ from facilitation.core.errors import DomainError
 from facilitation.exercises import broadcast, rooms, services, snapshots, throttle
 from facilitation.exercises.models import Run
 from facilitation.extensions import db, socketio
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 logger = logging.getLogger(__name__)
@@ -76,12 +77,48 @@ def _identify(auth: Any) -> Connection:
         raise _refuse("not_logged_in", "Log in to join.")
     if auth.get("as") == FACILITATOR:
         gathering = run_gathering(run)
-        if not services.may_facilitate(current_user, gathering):
-            raise _refuse("not_a_facilitator", "Only this gathering's facilitators can do that.")
+        if not permissions.may_facilitate(current_user, gathering):
+            raise _refuse("not_a_facilitator", NOT_A_FACILITATOR)
         return Connection(run.id, FACILITATOR, current_user.id)
     if banned_user_ids([current_user.id]):
         raise _refuse("banned", services.BANNED_MESSAGE)
+    refusal = permissions.join_refusal(current_user, run, run_gathering(run))
+    if refusal is not None:
+        refused = services.JoinRefused(refusal)
+        if _first_notice(run.id, current_user.id):
+            notice = services.notice_refusal(run, current_user, refusal)
+            broadcast.emit_entry_refused(run, notice)
+        raise _refuse(refused.code, refused.message)
     return Connection(run.id, PARTICIPANT, current_user.id)
+
+
+NOT_A_FACILITATOR = "Only this gathering's facilitators can do that."
+#: Seconds between two notices to the console about the same person refused at the same run:
+#: a phone retrying in a loop tells the facilitators once, not once per attempt.
+NOTICE_REPEAT_S = 60.0
+
+
+def _first_notice(run_id: int, user_id: int) -> bool:
+    """Return whether the console should hear of this refusal (not told in the last minute)."""
+    # Per app (as the throttle), so a new app starts with none.
+    _noticed: dict[tuple[int, int], float] = current_app.extensions.setdefault("live_notices", {})
+    now, key = throttle_clock(), (run_id, user_id)
+    last = _noticed.get(key)
+    if last is not None and now - last < NOTICE_REPEAT_S:
+        return False
+    if len(_noticed) > 10_000:  # bounded: forget the oldest half
+        for old in sorted(_noticed, key=_noticed.__getitem__)[:5_000]:
+            del _noticed[old]
+    _noticed[key] = now
+    return True
+
+
+def _still_facilitates(connection: Connection) -> bool:
+    """Return whether a console's person may still facilitate its run's gathering."""
+    run = db.session.get(Run, connection.run_id)
+    user = db.session.get(User, connection.user_id) if connection.user_id is not None else None
+    gathering = run_gathering(run) if run is not None else None
+    return gathering is not None and permissions.may_facilitate(user, gathering)
 
 
 def run_gathering(run: Run):  # type: ignore[no-untyped-def]
@@ -137,7 +174,9 @@ def _accept(auth: Any) -> None:
     if connection.role == PROJECTOR:
         join_room(rooms.projector_room(connection.run_id))
     elif connection.role == FACILITATOR:
+        assert connection.user_id is not None
         join_room(rooms.facilitators_room(connection.run_id))
+        join_room(rooms.console_room(connection.run_id, connection.user_id))
     else:
         assert connection.user_id is not None
         join_room(rooms.participant_room(connection.run_id, connection.user_id))
@@ -209,6 +248,11 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
             if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
                 return _error("bad_request", "That message is too large.")
             try:
+                if connection.role == FACILITATOR and not _still_facilitates(connection):
+                    # Demoted or taken off the gathering since connecting: drop the console.
+                    db.session.rollback()
+                    disconnect()
+                    return _error("not_a_facilitator", NOT_A_FACILITATOR)
                 outcome, answer = handler(connection, payload)
                 db.session.commit()
             except DomainError as err:
@@ -358,11 +402,9 @@ def add_participant(connection: Connection, payload: dict[str, Any]):  # type: i
     person = db.session.get(User, user_id)
     if person is None:
         raise DomainError("no_such_person", "There is no such person.")
-    facilitator = _user(connection)
+    # The service refuses anyone the gathering does not admit (not every account on the site).
     run = _run(connection)
-    if not services.may_facilitate(facilitator, run_gathering(run)):
-        raise DomainError("forbidden", "Only this run's facilitators can add people.")
-    services.join_run(run, person, now=utcnow(), added_by=facilitator)
+    services.join_run(run, person, now=utcnow(), added_by=_user(connection))
     return services.Outcome(run_id=run.id, support_changed=True), {}
 
 
@@ -374,7 +416,7 @@ def acknowledge_support(connection: Connection, payload: dict[str, Any]):  # typ
         raise DomainError("bad_request", "Send the signal_id.")
     facilitator = _user(connection)
     run = _run(connection)
-    if not services.may_facilitate(facilitator, run_gathering(run)):
+    if not permissions.may_facilitate(facilitator, run_gathering(run)):
         raise DomainError("forbidden", "Only this run's facilitators can do that.")
     services.acknowledge_support(run, facilitator, signal_id, now=utcnow())
     return services.Outcome(run_id=run.id, support_changed=True), {}

@@ -15,6 +15,7 @@ from facilitation.exercises import exercise_services, services
 from facilitation.exercises.forms import ExerciseForm, StartRunForm
 from facilitation.exercises.models import Exercise, Run
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 
 bp = Blueprint("exercises", __name__)
@@ -123,7 +124,7 @@ def _facilitated_gathering(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         abort(404)
-    if not services.may_facilitate(current_user, gathering):
+    if not permissions.may_facilitate(current_user, gathering):
         abort(403)
     return gathering
 

@@ -11,6 +11,7 @@ from facilitation.accounts.models import Role
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
+from facilitation.exercises import consoles
 from facilitation.extensions import db
 from facilitation.gatherings import schedule, services
 from facilitation.gatherings.forms import (
@@ -57,10 +58,17 @@ def _load(model: type, object_id: int):  # type: ignore[no-untyped-def]
     return found
 
 
-def _done(message: str, target: str):  # type: ignore[no-untyped-def]
+def _done(message: str, target: str, dropped: set[int] | None = None):  # type: ignore[no-untyped-def]
     db.session.commit()
+    if dropped:
+        # Facilitators taken off lose their open consoles at once (docs/security.md).
+        consoles.close_revoked_for(dropped)
     flash(message, "success")
     return redirect(target)
+
+
+def _facilitator_ids(targets: list[Gathering]) -> set[int]:
+    return {f.id for target in targets for f in target.facilitators}
 
 
 @bp.route("/gatherings")
@@ -126,6 +134,7 @@ def edit_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
         form.ends_local.data = schedule.to_local(gathering.ends_at, gathering.timezone)
     if form.validate_on_submit():
         timing = services.Timing(form.starts_local.data, form.ends_local.data)  # type: ignore[arg-type]
+        before = _facilitator_ids([gathering])
         try:
             services.update_gathering(current_user, gathering, _details(form), timing, now=utcnow())
         except DomainError as err:
@@ -133,7 +142,9 @@ def edit_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
             gathering = _load(Gathering, gathering_id)
             show_error(form, err)
         else:
-            return _done("Saved.", url_for("manage.edit_gathering", gathering_id=gathering.id))
+            dropped = before - _facilitator_ids([gathering])
+            target = url_for("manage.edit_gathering", gathering_id=gathering.id)
+            return _done("Saved.", target, dropped)
     return render_template(
         "manage/gathering_form.html", form=form, gathering=gathering, post_form=PostForm()
     ), (400 if form.errors else 200)
@@ -260,6 +271,7 @@ def show_series(series_id: int):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.facilitator_ids.data = [f.id for f in series.facilitators]
     if form.validate_on_submit():
+        before = _facilitator_ids(list(series.occurrences))
         try:
             changed = services.update_series(current_user, series, _details(form), now=utcnow())
         except DomainError as err:
@@ -271,6 +283,7 @@ def show_series(series_id: int):  # type: ignore[no-untyped-def]
                 f"Saved. {changed} upcoming gatherings updated; ones edited on their own keep "
                 "their changes.",
                 url_for("manage.show_series", series_id=series.id),
+                before - _facilitator_ids(list(series.occurrences)),
             )
     return render_template(
         "manage/series.html", series=series, form=form, post_form=PostForm(), now=utcnow()

@@ -153,9 +153,5 @@ class Gathering(GatheringDetails, db.Model):  # type: ignore[name-defined]
         """Return whether it was cancelled."""
         return self.status == GatheringStatus.CANCELLED
 
-    def is_facilitated_by(self, user: User) -> bool:
-        """Return whether ``user`` is one of its facilitators."""
-        return any(f.id == user.id for f in self.facilitators)
-
     def __repr__(self) -> str:
         return f"<Gathering {self.id} {self.status}>"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from facilitation.accounts.models import Role, User
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.extensions import db
-from facilitation.gatherings import schedule
+from facilitation.gatherings import permissions, schedule
 from facilitation.gatherings.models import (
     Frequency,
     Gathering,
@@ -421,9 +421,7 @@ def get_for_viewer(gathering_id: int, viewer: User | None) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         raise NotFound("not_found", "No such gathering.")
-    may_see_drafts = viewer is not None and (
-        viewer.is_organiser or gathering.is_facilitated_by(viewer)
-    )
+    may_see_drafts = viewer is not None and (permissions.may_facilitate(viewer, gathering))
     if gathering.published_at is None and not may_see_drafts:
         raise NotFound("not_found", "No such gathering.")
     return gathering

@@ -1,7 +1,7 @@
 """Organisers' registration pages: settings, ticket options, codes, questions, roles, and the
 registrations of a gathering with what can be done to each.
 
-Organisers and the gathering's own facilitators use them (``options.may_manage``); anyone
+Organisers and the gathering's own facilitators use them (``permissions.may_manage``); anyone
 else gets 403. Each view loads, authorizes, calls a service and commits; refunds go to Stripe
 after the commit (``refunds.send_owed``) and what happened is flashed.
 """
@@ -35,6 +35,7 @@ from facilitation.core.display import local
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
 from facilitation.registration import ledger, options, queries, questions, seats
 from facilitation.registration.manage_actions import (
@@ -65,7 +66,7 @@ def _managed(gathering_id: int) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         abort(404)
-    if not options.may_manage(current_user, gathering):
+    if not permissions.may_manage(current_user, gathering):
         abort(403)
     return gathering
 

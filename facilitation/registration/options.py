@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from facilitation.accounts.models import User
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering, GatheringStatus
 from facilitation.registration import pricing
 from facilitation.registration.models import (
@@ -30,14 +31,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def may_manage(actor: User, gathering: Gathering) -> bool:
-    """Return whether ``actor`` manages this gathering's registrations."""
-    return actor.is_organiser or (actor.is_facilitator and gathering.is_facilitated_by(actor))
-
-
 def require_manager(actor: User, gathering: Gathering) -> None:
     """Refuse anyone but organisers and the gathering's facilitators."""
-    if not may_manage(actor, gathering):
+    if not permissions.may_manage(actor, gathering):
         raise Forbidden("forbidden", "Only organisers and this gathering's facilitators can.")
 
 

@@ -24,7 +24,7 @@ from facilitation.gatherings import services as gatherings
 from facilitation.messaging import services as mail
 from facilitation.registration import ledger
 from tests.consent.factories import make_agreement, sign
-from tests.exercises.live_helpers import command, eye_gazing
+from tests.exercises.live_helpers import admit, command, eye_gazing
 from tests.factories import PASSWORD, details, make_gathering, make_user
 from tests.registration.factories import make_option, register
 
@@ -50,6 +50,9 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     attended = make_gathering(organiser, facilitator_ids=[facilitator.id])
     paired = exercises.create_run(facilitator, attended, eye_gazing(), now=now, seed=7)
     rested = exercises.create_run(facilitator, attended, eye_gazing(), now=now, seed=7)
+    # They register for a gathering (the others too: its runs admit only its people).
+    mine = register(person, attended, make_option(attended, "free"), now=now)
+    admit(attended, *others)
     for run in (paired, rested):
         for someone in (person, *others):
             exercises.join_run(run, someone, now=now)
@@ -74,6 +77,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
         now=now,
     )
     own_run = exercises.create_run(person, led, exercise, now=now)
+    theirs = register(others[0], led, make_option(led, "door"), now=now)
     exercises.join_run(own_run, others[0], now=now, added_by=person)
     exercises.control(own_run.id, person, "start", command_id=command(), now=now)
     agreement = make_agreement(person)
@@ -97,9 +101,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     )
     safety.ban(person, others[1], "Ban reason written by the person", now=now)
     mail.queue(person.email, f"Hello {person.display_name}", f"Dear {NAME},", kind="test")
-    # They register for a gathering, and as its organiser take a payment at the door.
-    mine = register(person, attended, make_option(attended, "free"), now=now)
-    theirs = register(others[0], led, make_option(led, "door"), now=now)
+    # As its organiser they take a payment at the door.
     ledger.record_door_payment(person, theirs, 2000, now=now)
     # At the door they are checked in; at their own gathering's desk they check someone in,
     # undo it (a mistap), and register a walk-in.

@@ -13,6 +13,7 @@ from facilitation.consent import services as consent_services
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, Forbidden
 from facilitation.extensions import db
+from facilitation.gatherings import permissions
 from facilitation.gatherings import services as gatherings
 from facilitation.registration import cancellation
 from facilitation.registration import services as registration_services
@@ -225,7 +226,7 @@ def test_only_desk_workers_check_in(gathering, organiser):
         with pytest.raises(Forbidden):
             check_in(nobody, gathering, registration)
     for worker in (door_volunteer(), facilitator, organiser):
-        assert services.may_work_desk(worker, gathering)
+        assert permissions.may_work_desk(worker, gathering)
     assert rows() == 0
 
 

@@ -3,11 +3,11 @@
 import pytest
 
 from facilitation.accounts.models import Role
-from facilitation.attendance import services
 from facilitation.consent import safety
 from facilitation.core.errors import Forbidden
 from facilitation.extensions import db
-from facilitation.registration import cancellation, ledger, options, queries
+from facilitation.gatherings import permissions
+from facilitation.registration import cancellation, ledger, queries
 from facilitation.registration import services as registration_services
 from tests.attendance.factories import at_door, check_in, coming, door_volunteer
 from tests.factories import make_gathering, make_user
@@ -50,8 +50,8 @@ def test_the_door_role_is_stored_on_every_database(app):
 def test_who_may_work_the_desk_and_who_may_manage(gathering, people, who):
     desk, manage = MATRIX[who]
     person = people[who]
-    assert services.may_work_desk(person, gathering) is desk
-    assert options.may_manage(person, gathering) is manage
+    assert permissions.may_work_desk(person, gathering) is desk
+    assert permissions.may_manage(person, gathering) is manage
 
 
 def test_a_door_volunteer_cannot_manage_registrations_or_money(gathering):
@@ -84,7 +84,7 @@ def test_a_door_volunteer_never_sees_private_notes(gathering):
     registration, door = coming(gathering), door_volunteer()
     safety.save_sensitive(registration.user, "Sister", "Asthma", now=at_door(gathering, 600))
     check_in(door, gathering, registration)
-    assert not safety.may_see_private(door, registration.user_id, gathering)
+    assert not permissions.may_read_private(door, registration.user_id, gathering)
     with pytest.raises(Forbidden):
         safety.read_sensitive(door, registration.user_id, gathering, now=at_door(gathering))
 
@@ -93,8 +93,8 @@ def test_checked_in_counts_as_attending_even_if_the_registration_is_cancelled_la
     registration = coming(gathering)
     check_in(door_volunteer(), gathering, registration)
     cancellation.cancel_by_participant(registration.user, registration, now=at_door(gathering, 1))
-    assert safety.attends(registration.user_id, gathering.id)
-    assert not safety.attends(make_user().id, gathering.id)
+    assert permissions.takes_part(registration.user_id, gathering)
+    assert not permissions.takes_part(make_user().id, gathering)
 
 
 def test_door_volunteers_are_refused_on_organiser_pages(client, auth, app):

@@ -1,21 +1,28 @@
 """Once the door checks people in, only checked-in people are paired in the live room."""
 
+import sqlalchemy as sa
+
+from facilitation.accounts.models import User
 from facilitation.attendance import services as attendance
 from facilitation.core.clock import utcnow
 from facilitation.exercises import pairings, services
 from facilitation.exercises.models import Run
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
-from tests.attendance.factories import at_door, coming, door_volunteer, request_id
+from facilitation.registration.models import Registration
+from tests.attendance.factories import at_door, door_volunteer, request_id
 from tests.exercises.live_helpers import command, make_run
-from tests.registration.factories import make_option
+
+
+def registration_of(person: User) -> Registration:
+    return db.session.scalar(sa.select(Registration).where(Registration.user_id == person.id))
 
 
 def test_present_but_not_checked_in_rests_once_the_door_checks_in(app):
     run, facilitator, people = make_run(5)
     gathering = db.session.get(Gathering, run.gathering_id)
-    option, desk = make_option(gathering, "free"), door_volunteer()
-    registrations = [coming(gathering, person=p, option=option) for p in people]
+    desk = door_volunteer()
+    registrations = [registration_of(p) for p in people]  # make_run registered them
     request = pairings.build_request(run, 0, 0)
     assert request.ineligible == {}  # no check-in yet: the door is not in use
     for registration in registrations[:4]:
@@ -33,10 +40,10 @@ def test_present_but_not_checked_in_rests_once_the_door_checks_in(app):
 def test_an_undone_check_in_rests_again(app):
     run, _, people = make_run(2)
     gathering = db.session.get(Gathering, run.gathering_id)
-    option, desk = make_option(gathering, "free"), door_volunteer()
+    desk = door_volunteer()
     rows = [
         attendance.check_in(
-            desk, gathering, coming(gathering, person=p, option=option).id, request_id(),
+            desk, gathering, registration_of(p).id, request_id(),
             at_door(gathering),
         ).check_in
         for p in people

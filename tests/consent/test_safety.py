@@ -16,7 +16,7 @@ from facilitation.consent.models import (
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, Forbidden
 from facilitation.exercises import pairings, services
-from facilitation.exercises.models import Run
+from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
 from tests.consent.factories import make_agreement, sign
@@ -172,3 +172,34 @@ def test_a_ban_covers_the_email_too(app):
     record = safety.active_ban(user_id=person.id)
     safety.lift_ban(organiser, record, now=utcnow())
     assert safety.active_ban(email="ban@example.org") is None
+
+
+def test_being_put_into_a_run_gives_no_one_access_to_a_persons_notes(app):
+    # Today's hole: a facilitator added any account to a run, then read its notes.
+    run, facilitator, _ = make_run(2)
+    target = make_user(name="Not Registered")
+    safety.save_sensitive(target, "Their mother", "Epilepsy", now=utcnow())
+    db.session.add(
+        RunParticipant(
+            run_id=run.id, user_id=target.id, joined_at=utcnow(), added_by_id=facilitator.id
+        )
+    )
+    db.session.commit()
+    gathering = db.session.get(Gathering, run.gathering_id)
+    with pytest.raises(Forbidden):
+        safety.read_sensitive(facilitator, target.id, gathering, now=utcnow())
+    assert safety.boundary_notes_for(facilitator, gathering, [target.id], now=utcnow()) == {}
+    assert db.session.scalar(sa.select(sa.func.count(SensitiveAccess.id))) == 0
+
+
+def test_notes_are_read_only_through_a_gathering_the_reader_facilitates(app):
+    run, facilitator, people = make_run(1)
+    subject = people[0]
+    safety.save_sensitive(subject, "Maria", "Asthma", now=utcnow())
+    elsewhere = db.session.get(Gathering, make_run(1)[0].gathering_id)
+    db.session.commit()
+    with pytest.raises(Forbidden):  # registered here, but the reader does not facilitate there
+        safety.read_sensitive(facilitator, subject.id, elsewhere, now=utcnow())
+    ours = db.session.get(Gathering, run.gathering_id)
+    assert safety.read_sensitive(facilitator, subject.id, ours, now=utcnow())["health_note"]
+    assert db.session.scalar(sa.select(sa.func.count(SensitiveAccess.id))) == 2

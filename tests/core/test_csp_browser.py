@@ -105,7 +105,7 @@ def test_pages_with_scripts_work_under_the_policy(browser_app, server, localstri
     signed_agreement = make_agreement(organiser, body="I look after myself.")
     signature = sign(person, signed_agreement)
     run = exercises.create_run(facilitator, gathering, eye_gazing(), now=utcnow(), seed=5)
-    exercises.join_run(run, person, now=utcnow())
+    # The person joins from the phone below, once their paid registration admits them.
     db.session.commit()
     offline = Offline(server.url, allow=(localstripe.api_base + "/",))
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from facilitation.accounts.models import Role, User
 from facilitation.core.clock import utcnow
 from facilitation.exercises import services
 from facilitation.exercises.models import Exercise, Run
 from facilitation.extensions import db
+from facilitation.gatherings.models import Gathering
+from facilitation.registration.models import TicketOption
 from tests.factories import make_gathering, make_user
+from tests.registration.factories import make_option, register
 
 
 def eye_gazing(now: datetime | None = None) -> Exercise:
@@ -35,10 +40,20 @@ def make_run(
         rounds_override=rounds,
     )
     participants = [make_user(name=f"Person{i} Example") for i in range(people)]
+    admit(gathering, *participants)
     for person in participants:
         services.join_run(run, person, now=utcnow())
     db.session.commit()
     return run, facilitator, participants
+
+
+def admit(gathering: Gathering, *people: User) -> None:
+    """Register each person (free, so confirmed) for a gathering: its runs admit them."""
+    option = db.session.scalars(
+        sa.select(TicketOption).where(TicketOption.gathering_id == gathering.id).limit(1)
+    ).first() or make_option(gathering, "free")
+    for person in people:
+        register(person, gathering, option)
 
 
 def command() -> str:

@@ -9,7 +9,8 @@ from facilitation.core.clock import utcnow
 from facilitation.exercises import pairings, sockets
 from facilitation.exercises.models import Run, SupportSignal
 from facilitation.extensions import db, socketio
-from tests.exercises.live_helpers import command, make_run
+from facilitation.gatherings.models import Gathering
+from tests.exercises.live_helpers import admit, command, make_run
 from tests.factories import PASSWORD, make_user
 
 NS = "/live"
@@ -216,6 +217,7 @@ def test_ticker_broadcasts_the_next_phase(app, room):
 def test_join_and_leave_from_a_phone(app, room):
     run, _, _ = room
     newcomer = make_user(name="New Comer")
+    admit(db.session.get(Gathering, run.gathering_id), newcomer)
     db.session.commit()
     phone = connect(app, newcomer, run_id=run.id)
     assert latest(phone, "your_pairing")["state"] == "not_joined"

@@ -11,7 +11,8 @@ from facilitation.core.errors import DomainError, Forbidden
 from facilitation.exercises import pairings, services
 from facilitation.exercises.models import Run, RunCommand, RunRound
 from facilitation.extensions import db
-from tests.exercises.live_helpers import command, eye_gazing, make_run
+from facilitation.gatherings.models import Gathering
+from tests.exercises.live_helpers import admit, command, eye_gazing, make_run
 from tests.factories import make_gathering, make_user
 
 
@@ -195,6 +196,7 @@ def test_repair_gives_a_new_pairing_for_the_same_round(app):
     run, facilitator, _ = make_run(4)
     start(run, facilitator, utcnow())
     late = make_user(name="Late Arrival")
+    admit(db.session.get(Gathering, run.gathering_id), late)
     services.join_run(run, late, now=utcnow())
     db.session.commit()
     outcome = services.control(run.id, facilitator, "repair", command_id=command(), now=utcnow())

@@ -1,6 +1,6 @@
 """Who may use the organisers' registration pages: organisers and the gathering's facilitators.
 
-``options.may_manage`` lets every organiser manage every gathering (organisers run the whole
+``permissions.may_manage`` lets every organiser manage every gathering (organisers run the whole
 organisation) and a facilitator only the gatherings they facilitate.
 """
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from facilitation.accounts.models import Role
-from facilitation.consent import safety
 from facilitation.core.errors import DomainError, Forbidden
+from facilitation.gatherings import permissions
 from facilitation.registration import cancellation, ledger, queries
 from tests.factories import make_gathering, make_user
 from tests.registration.factories import (
@@ -105,5 +105,5 @@ def test_a_confirmed_registration_counts_as_taking_part(gathering):
     option = make_option(gathering)
     for person in (confirmed, make_user(), waiting):
         register(person, gathering, option)
-    assert safety.attends(confirmed.id, gathering.id)
-    assert not safety.attends(waiting.id, gathering.id)
+    assert permissions.takes_part(confirmed.id, gathering)
+    assert not permissions.takes_part(waiting.id, gathering)

@@ -70,6 +70,9 @@
   live.on("refused", function (err) { message(err.message || "Cannot connect", true); });
   live.on("pairing_table", function (t) { fillPairs($("pairs"), t.groups); });
   live.on("support_signal", function () { window.Live.chime(false); });
+  // Someone the gathering does not admit tried to join: say who and why (they were told neutrally).
+  live.on("entry_refused", function (n) { message(n.message, true); });
+  live.on("removed", function () { message("You no longer facilitate this gathering; this console is closed.", true); });
   live.on("facilitator_view", function (v) {
     var present = $("present");
     present.textContent = "";

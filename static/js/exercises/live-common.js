@@ -42,7 +42,7 @@
       self.state = state;
       if (changed) { self.fire("state", state); }
     });
-    ["your_pairing", "pairing_table", "facilitator_view", "support_signal", "removed"].forEach(function (name) {
+    ["your_pairing", "pairing_table", "facilitator_view", "support_signal", "removed", "entry_refused"].forEach(function (name) {
       self.socket.on(name, function (data) { self.fire(name, data); });
     });
     setInterval(function () { if (self.connected) { self.syncClock(2); } }, 60000);
