@@ -66,8 +66,21 @@
     consent_withdrawn: "consent withdrawn", banned: "banned", agreements_missing: "agreements missing", not_checked_in: "not checked in"
   };
 
-  live.on("connection", function (ok) { window.Live.text($("conn"), ok ? "Connected" : "Reconnecting…"); });
-  live.on("refused", function (err) { message(err.message || "Cannot connect", true); });
+  var refusedShown = false;
+  live.on("connection", function (ok) {
+    window.Live.text($("conn"), ok ? "Connected" : "Reconnecting…");
+    if (ok && refusedShown) { refusedShown = false; message(""); }
+  });
+  live.on("refused", function (err) {
+    refusedShown = true;
+    window.Live.text($("conn"), "Not connected");
+    message(window.Live.refusalText(err), true);
+  });
+  live.on("removed", function (data) {
+    live.socket.disconnect();
+    window.Live.text($("conn"), "Not connected");
+    message(window.Live.refusalText({ code: data && data.reason }), true);
+  });
   live.on("pairing_table", function (t) { fillPairs($("pairs"), t.groups); });
   live.on("support_signal", function () { window.Live.chime(false); });
   live.on("facilitator_view", function (v) {

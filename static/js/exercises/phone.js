@@ -12,15 +12,12 @@
     el.hidden = !text;
   }
 
-  live.on("connection", function (ok) { window.Live.text($("conn"), ok ? "" : "Reconnecting…"); });
-  live.on("refused", function (err) {
-    var reasons = {
-      not_logged_in: "Please log in again to join.",
-      no_such_run: "This exercise no longer exists.",
-      banned: "You cannot join this exercise. Please speak to an organiser."
-    };
-    notice(reasons[err.code] || err.message || "Cannot connect to the exercise.");
+  var refusedShown = false;
+  live.on("connection", function (ok) {
+    window.Live.text($("conn"), ok ? "" : "Reconnecting…");
+    if (ok && refusedShown) { refusedShown = false; notice(""); }
   });
+  live.on("refused", function (err) { refusedShown = true; notice(window.Live.refusalText(err)); });
   live.on("removed", function (data) {
     live.socket.disconnect();
     notice(data && data.reason === "banned" ? "You cannot take part in this exercise. Please speak to an organiser."
