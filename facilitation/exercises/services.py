@@ -269,16 +269,21 @@ def leave_run(run: Run, user: User, *, now: datetime) -> None:
     participant.left_at = now
 
 
-def signal_support(run: Run, user: User, *, now: datetime) -> SupportSignal:
-    """Raise a silent support signal (one open signal per person at a time)."""
-    present_participant(run, user)
-    open_signal = db.session.scalar(
+def open_support_signal(run_id: int, user_id: int) -> SupportSignal | None:
+    """Return the person's support signal in a run that no facilitator has seen to yet."""
+    return db.session.scalar(
         sa.select(SupportSignal).where(
-            SupportSignal.run_id == run.id,
-            SupportSignal.user_id == user.id,
+            SupportSignal.run_id == run_id,
+            SupportSignal.user_id == user_id,
             SupportSignal.acknowledged_at.is_(None),
         )
     )
+
+
+def signal_support(run: Run, user: User, *, now: datetime) -> SupportSignal:
+    """Raise a silent support signal (one open signal per person at a time)."""
+    present_participant(run, user)
+    open_signal = open_support_signal(run.id, user.id)
     if open_signal is not None:
         return open_signal
     signal = SupportSignal(run_id=run.id, user_id=user.id, raised_at=now)
