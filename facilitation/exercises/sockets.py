@@ -382,8 +382,21 @@ def control_run(connection: Connection, payload: dict[str, Any]):  # type: ignor
         command_id=command_id,
         now=utcnow(),
         delta_s=float(delta) if delta is not None else None,
+        phase=_phase_of(payload.get("phase")),
     )
     return outcome, outcome.result
+
+
+def _phase_of(value: Any) -> tuple[int, int] | None:
+    """Read ``{"round_index": r, "phase_index": p}`` (or nothing) from a command."""
+    if value is None:
+        return None
+    parts = (
+        [value.get(k) for k in ("round_index", "phase_index")] if isinstance(value, dict) else []
+    )
+    if len(parts) != 2 or not all(type(n) is int and 0 <= n < 2**31 for n in parts):
+        raise DomainError("bad_request", "phase is {round_index, phase_index}, whole numbers.")
+    return parts[0], parts[1]
 
 
 @live_event("add_participant", FACILITATOR)
