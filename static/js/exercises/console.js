@@ -16,7 +16,7 @@
   // Commands sent and not answered yet, by command_id. One whose answer is lost (a timeout,
   // a dropped connection, a server restart) is sent again with the same command_id: the
   // server applies an id once and answers a repeat with "repeated" (docs/live-protocol.md).
-  var pending = {};
+  var pending = {}, waiting = false;
   var PHASE_ACTIONS = { adjust: true, next_phase: true, previous_phase: true };
 
   function send(payload) {
@@ -26,11 +26,12 @@
       if (pending[payload.command_id] !== entry) { return; }   // answered meanwhile by a resend
       if (answer.error === "timeout") {
         if (live.connected && entry.tries < 3) { send(payload); }   // unanswered: ask again
-        else { message("No answer yet: the command is sent again once reconnected.", true); }
+        else { waiting = true; message("No answer yet: the command is sent again once reconnected.", true); }
         return;
       }
       delete pending[payload.command_id];
-      if (!answer.ok) { message(answer.message, true); }
+      if (!answer.ok) { waiting = false; message(answer.message, true); }
+      else if (waiting && !Object.keys(pending).length) { waiting = false; message(""); }
     });
   }
 
