@@ -114,6 +114,19 @@ def test_each_screen_says_why_it_was_refused(browser_app, tmp_path):
                 arg=refusal_text(phone, "not_logged_in"),
             )
 
+            # A fourth screen of one account replaces the oldest, which says so and stays shut.
+            tabs = [logged_in(browser, offline, server, browser_app, people[2]) for _ in range(4)]
+            for tab in tabs:
+                tab.goto(f"{server.url}/live/{run.id}")
+                tab.wait_for_selector("#partner-card[data-state]")
+            tabs[0].wait_for_function(
+                "t => document.getElementById('notice').textContent === t"
+                " && document.getElementById('conn').textContent === ''"
+                " && !Live.instance.connected",
+                arg=refusal_text(tabs[0], "replaced"),
+            )
+            assert all(tab.evaluate("Live.instance.connected") for tab in tabs[1:])
+
             # A console whose facilitator was demoted meanwhile.
             console = logged_in(browser, offline, server, browser_app, facilitator)
             console.goto(f"{server.url}/live/{run.id}/console")

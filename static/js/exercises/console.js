@@ -105,11 +105,11 @@
   });
   live.on("refused", function (err) {
     refusedShown = true;
-    window.Live.text($("conn"), "Not connected");
+    window.Live.text($("conn"), window.Live.retries(err) ? "Reconnecting…" : "Not connected");
     message(window.Live.refusalText(err), true);
   });
   live.on("removed", function (data) {
-    live.socket.disconnect();
+    live.stop();
     window.Live.text($("conn"), "Not connected");
     message(window.Live.refusalText({ code: data && data.reason }), true);
   });

@@ -29,7 +29,10 @@
       self.syncClock(6);
       self.fire("connection", true);
     });
-    this.socket.on("disconnect", function () { self.connected = false; self.fire("connection", false); });
+    this.socket.on("disconnect", function () {
+      self.connected = false;
+      if (!self.stopped) { self.fire("connection", false); }   // stopped: no "Reconnecting…"
+    });
     this.socket.on("connect_error", function (err) {
       // A refusal by the server carries {code, message} as its data; an unreachable server
       // has none (socket.io retries that by itself).
@@ -48,7 +51,7 @@
     });
     // The account opened this run on a newer screen (the server keeps the newest few).
     this.socket.on("replaced", function (data) {
-      self.socket.disconnect();
+      self.stop();
       self.fire("refused", { code: "replaced", message: (data && data.message) || "" });
     });
     this.socket.on("run_state", function (state) {
@@ -115,6 +118,12 @@
       }
     });
   };
+
+  // Close the connection for good (removed, replaced): no reconnecting, no "Reconnecting…".
+  Live.prototype.stop = function () { this.stopped = true; this.socket.disconnect(); };
+
+  // Whether the page keeps trying after this refusal (by itself or through socket.io).
+  Live.retries = function (err) { return !!err && (err.code === "database_unavailable" || err.code === "offline"); };
 
   Live.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
   Live.prototype.fire = function (name, data) { (this.handlers[name] || []).forEach(function (fn) { fn(data); }); };

@@ -17,11 +17,15 @@
     window.Live.text($("conn"), ok ? "" : "Reconnecting…");
     if (ok && refusedShown) { refusedShown = false; notice(""); }
   });
-  live.on("refused", function (err) { refusedShown = true; notice(window.Live.refusalText(err)); });
+  live.on("refused", function (err) {
+    refusedShown = true;
+    if (!window.Live.retries(err)) { window.Live.text($("conn"), ""); }   // the notice says why
+    notice(window.Live.refusalText(err));
+  });
   // Only a ban removes a phone from the run (withdrawn consent keeps it connected, unpaired,
   // with "I need support" at hand: docs/live-protocol.md).
   live.on("removed", function (data) {
-    live.socket.disconnect();
+    live.stop();
     notice(window.Live.refusalText({ code: (data && data.reason) || "banned" }));
   });
   live.on("your_pairing", function (data) { mine = data; render(); });
