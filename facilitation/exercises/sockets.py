@@ -143,31 +143,32 @@ REPLACED = (
 )
 
 
-def _make_room_for(connection: Connection) -> None:
-    """Close the account's oldest sockets in this run beyond ``MAX_SOCKETS_PER_ACCOUNT - 1``.
+def _make_room_for(connection: Connection, sid: str) -> None:
+    """Close the account's oldest sockets in this run beyond ``MAX_SOCKETS_PER_ACCOUNT``.
 
-    The newest connection wins: it is the screen the person is holding (or a phone back from
-    a network change whose old connection is not yet known dead). The closed one is told
-    ``replaced`` and does not reconnect by itself.
+    Called once the new socket ``sid`` is accepted. The newest connection wins: it is the
+    screen the person is holding (or a phone back from a network change whose old connection
+    is not yet known dead). A closed one is told ``replaced`` and does not reconnect by itself.
     """
     if connection.user_id is None:
         return
-    mine = [
-        sid
-        for sid, other in _connections.items()  # in the order they connected
-        if other.user_id == connection.user_id and other.run_id == connection.run_id
+    others = [
+        other_sid
+        for other_sid, other in _connections.items()  # in the order they connected
+        if other.user_id == connection.user_id
+        and other.run_id == connection.run_id
+        and other_sid != sid
     ]
-    for sid in mine[: max(0, len(mine) + 1 - throttle.MAX_SOCKETS_PER_ACCOUNT)]:
-        logger.info("live socket %s replaced by a newer one of account %s", sid, connection.user_id)
+    for old in others[: max(0, len(others) + 1 - throttle.MAX_SOCKETS_PER_ACCOUNT)]:
+        logger.info("live socket %s replaced by a newer one of account %s", old, connection.user_id)
         payload = {"code": "replaced", "message": REPLACED}
-        socketio.emit("replaced", payload, to=sid, namespace=rooms.NAMESPACE)
-        socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
-        _connections.pop(sid, None)
+        socketio.emit("replaced", payload, to=old, namespace=rooms.NAMESPACE)
+        socketio.server.disconnect(old, namespace=rooms.NAMESPACE)
+        _connections.pop(old, None)
 
 
 def _accept(auth: Any) -> None:
     connection = _identify(auth)
-    _make_room_for(connection)
     join_room(rooms.run_room(connection.run_id))
     if connection.role == PROJECTOR:
         join_room(rooms.projector_room(connection.run_id))
@@ -178,6 +179,7 @@ def _accept(auth: Any) -> None:
         join_room(rooms.participant_room(connection.run_id, connection.user_id))
     _connections[request.sid] = connection  # type: ignore[attr-defined]
     send_snapshots(connection)
+    _make_room_for(connection, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=rooms.NAMESPACE)
