@@ -379,6 +379,7 @@ class BlackholeProxy:
         self._listener.listen(64)
         self.port = int(self._listener.getsockname()[1])
         self._closed = False
+        self._refusing = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -395,6 +396,9 @@ class BlackholeProxy:
             except OSError:
                 return
             self._open.wait()  # a connection made in the blackhole waits, as a SYN would
+            if self._refusing:  # the service behind is down: hang up at once
+                downstream.close()
+                continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
                 upstream.settimeout(None)
@@ -425,17 +429,26 @@ class BlackholeProxy:
         """Stop forwarding bytes in both directions, closing nothing."""
         self._open.clear()
 
+    def refuse(self) -> None:
+        """Cut every connection and hang up on new ones, as a stopped service would."""
+        self._refusing = True
+        self._cut()
+
     def restore(self, *, reset: bool = False) -> None:
         """Forward again; with ``reset``, first cut every connection made before."""
+        self._refusing = False
         if reset:
-            with self._lock:
-                pairs, self._pairs = self._pairs, []
-            for pair in pairs:
-                for s in pair:
-                    with contextlib.suppress(OSError):
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                        s.close()
+            self._cut()
         self._open.set()
+
+    def _cut(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for s in pair:
+                with contextlib.suppress(OSError):
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
 
     def close(self) -> None:
         """Stop accepting and cut every connection."""

@@ -41,6 +41,10 @@ CONTROL_ACTIONS = (
     "repair",
     "end",
 )
+#: Commands about "the phase on screen": a console sends the phase it meant, so that a command
+#: retried after the phase ended (a reconnect, a lost answer) cannot land on the next one.
+PHASE_ACTIONS = ("adjust", "next_phase", "previous_phase")
+PHASE_CHANGED = "That phase has already ended, so nothing was changed. Try again on this phase."
 BANNED_MESSAGE = "You cannot join this exercise. Please speak to an organiser."
 #: What a phone the gathering does not admit is told: neutral, the same for every reason.
 NOT_ADMITTED_MESSAGE = (
@@ -312,16 +316,21 @@ def leave_run(run: Run, user: User, *, now: datetime) -> None:
     participant.left_at = now
 
 
-def signal_support(run: Run, user: User, *, now: datetime) -> SupportSignal:
-    """Raise a silent support signal (one open signal per person at a time)."""
-    present_participant(run, user)
-    open_signal = db.session.scalar(
+def open_support_signal(run_id: int, user_id: int) -> SupportSignal | None:
+    """Return the person's support signal in a run that no facilitator has seen to yet."""
+    return db.session.scalar(
         sa.select(SupportSignal).where(
-            SupportSignal.run_id == run.id,
-            SupportSignal.user_id == user.id,
+            SupportSignal.run_id == run_id,
+            SupportSignal.user_id == user_id,
             SupportSignal.acknowledged_at.is_(None),
         )
     )
+
+
+def signal_support(run: Run, user: User, *, now: datetime) -> SupportSignal:
+    """Raise a silent support signal (one open signal per person at a time)."""
+    present_participant(run, user)
+    open_signal = open_support_signal(run.id, user.id)
     if open_signal is not None:
         return open_signal
     signal = SupportSignal(run_id=run.id, user_id=user.id, raised_at=now)
@@ -405,8 +414,15 @@ def control(
     command_id: str,
     now: datetime,
     delta_s: float | None = None,
+    phase: tuple[int, int] | None = None,
 ) -> Outcome:
-    """Apply one facilitator command, once, under a lock on the run."""
+    """Apply one facilitator command, once, under a lock on the run.
+
+    ``phase`` (round index, phase index) is the phase the command was meant for: an
+    ``adjust``, ``next_phase`` or ``previous_phase`` whose phase is no longer the current one
+    is refused with ``phase_changed``. A command id already applied answers ``repeated``
+    first, whatever the phase is now.
+    """
     run = load_run(run_id, lock=True)
     gathering = db.session.get(Gathering, run.gathering_id)
     if gathering is None or not permissions.may_facilitate(actor, gathering):
@@ -423,6 +439,8 @@ def control(
         outcome.result = {"version": done.result_version, "repeated": True}
         return outcome
     state, plan = state_of(run), plan_of(run)
+    if phase is not None and action in PHASE_ACTIONS:
+        _require_phase(state, plan, now, phase)
     try:
         if action == "repair":
             _apply(run, rounds.tick(state, plan, now), outcome, now=now)
@@ -452,6 +470,16 @@ def control(
     outcome.result = {"version": run.version}
     logger.info("run %s: %s by %s -> version %s", run.id, action, actor.id, run.version)
     return outcome
+
+
+def _require_phase(
+    state: rounds.RunState, plan: rounds.RunPlan, now: datetime, phase: tuple[int, int]
+) -> None:
+    # The phase playing now, counting deadlines the ticker has not reached yet.
+    current = rounds.tick(state, plan, now).state
+    in_phase = current.status in (rounds.RunStatus.RUNNING, rounds.RunStatus.PAUSED)
+    if not in_phase or (current.round_index, current.phase_index) != phase:
+        raise DomainError("phase_changed", PHASE_CHANGED)
 
 
 def due_run_ids(now: datetime) -> list[int]:

@@ -174,6 +174,11 @@ def your_pairings(run: Run, user_ids: list[int] | None = None) -> dict[int, dict
     participants = {p.user_id: p for p in found}
     stored = pairings.current_round(run)
     groups = _groups(stored) if stored else {}
+    # The one rest reason a phone is told: its own withdrawn consent (its own doing). Every
+    # other reason (a boundary, someone's do-not-pair) stays with the facilitators.
+    withdrawn = (
+        {u for u, r in _rests(stored).items() if r == "consent_withdrawn"} if stored else set()
+    )
     where: dict[int, int] = {uid: spot for spot, members in groups.items() for uid, _ in members}
     names = _names({uid for members in groups.values() for uid, _ in members})
     result: dict[int, dict[str, Any]] = {}
@@ -204,6 +209,8 @@ def your_pairings(run: Run, user_ids: list[int] | None = None) -> dict[int, dict
                         if member != uid
                     ],
                 )
+            elif uid in withdrawn:
+                payload["state"] = "consent_withdrawn"
             else:
                 payload["state"] = "resting" if stored else "waiting"
         result[uid] = payload

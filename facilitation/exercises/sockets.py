@@ -59,7 +59,13 @@ _connect_gate = threading.BoundedSemaphore(CONNECT_CONCURRENCY)
 
 
 def _refuse(code: str, message: str) -> ConnectionRefusedError:
-    return ConnectionRefusedError({"code": code, "message": message})
+    """Build a refusal whose ``connect_error`` carries ``{"code", "message"}`` as its data.
+
+    python-socketio sends its first argument as the error's message (as a string) and only a
+    second one as ``data``: with the dict alone, the page got no code and could neither say
+    why nor retry a passing outage.
+    """
+    return ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 def _identify(auth: Any) -> Connection:
@@ -168,6 +174,36 @@ def on_connect(auth: Any = None) -> None:
     ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+REPLACED = (
+    "This exercise is open on another screen of yours, so this one was closed. "
+    "Reload to use it here."
+)
+
+
+def _make_room_for(connection: Connection, sid: str) -> None:
+    """Close the account's oldest sockets in this run beyond ``MAX_SOCKETS_PER_ACCOUNT``.
+
+    Called once the new socket ``sid`` is accepted. The newest connection wins: it is the
+    screen the person is holding (or a phone back from a network change whose old connection
+    is not yet known dead). A closed one is told ``replaced`` and does not reconnect by itself.
+    """
+    if connection.user_id is None:
+        return
+    others = [
+        other_sid
+        for other_sid, other in _connections.items()  # in the order they connected
+        if other.user_id == connection.user_id
+        and other.run_id == connection.run_id
+        and other_sid != sid
+    ]
+    for old in others[: max(0, len(others) + 1 - throttle.MAX_SOCKETS_PER_ACCOUNT)]:
+        logger.info("live socket %s replaced by a newer one of account %s", old, connection.user_id)
+        payload = {"code": "replaced", "message": REPLACED}
+        socketio.emit("replaced", payload, to=old, namespace=rooms.NAMESPACE)
+        socketio.server.disconnect(old, namespace=rooms.NAMESPACE)
+        _connections.pop(old, None)
+
+
 def _accept(auth: Any) -> None:
     connection = _identify(auth)
     join_room(rooms.run_room(connection.run_id))
@@ -182,6 +218,7 @@ def _accept(auth: Any) -> None:
         join_room(rooms.participant_room(connection.run_id, connection.user_id))
     _connections[request.sid] = connection  # type: ignore[attr-defined]
     send_snapshots(connection)
+    _make_room_for(connection, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=rooms.NAMESPACE)
@@ -189,9 +226,7 @@ def on_disconnect(*args: Any) -> None:
     """Forget the connection (a dropped phone stays present until it leaves)."""
     connection = _connections.pop(request.sid, None)  # type: ignore[attr-defined]
     user_id = connection.user_id if connection else None
-    if user_id is not None and any(c.user_id == user_id for c in _connections.values()):
-        user_id = None  # the person's other socket still needs their support memory
-    _throttle().forget(request.sid, user_id)  # type: ignore[attr-defined]
+    _throttle().forget(request.sid, user_id, throttle_clock())  # type: ignore[attr-defined]
 
 
 DATABASE_UNAVAILABLE = "The database is not answering; nothing was changed. Try again in a minute."
@@ -214,10 +249,10 @@ def _throttle() -> throttle.Throttle:
     return found  # type: ignore[no-any-return]
 
 
-def _flooding() -> dict[str, Any] | None:
-    """Answer slow_down to a socket over its rate, disconnecting it after sustained abuse."""
+def _flooding(connection: Connection) -> dict[str, Any] | None:
+    """Answer slow_down over the socket's or the account's rate; disconnect sustained abuse."""
     sid = request.sid  # type: ignore[attr-defined]
-    verdict = _throttle().check(sid, throttle_clock())
+    verdict = _throttle().check(sid, throttle_clock(), connection.user_id)
     if verdict.allowed:
         return None
     if verdict.disconnect:
@@ -237,7 +272,7 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
             connection = _connections.get(request.sid)  # type: ignore[attr-defined]
             if connection is None:
                 return _error("forbidden", "Connect to a run first.")
-            refused = _flooding()  # before any other work: a flood costs two dict look-ups
+            refused = _flooding(connection)  # before any other work: a few dict look-ups
             if refused is not None:
                 return refused
             if connection.role not in roles:
@@ -347,23 +382,27 @@ def leave_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[
 
 @live_event("signal_support", PARTICIPANT)
 def signal_support(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Raise a silent support signal; facilitators see it at once, and once per press burst.
+    """Raise a silent support signal; facilitators are alerted once per open signal.
 
-    Repeated presses are answered ``ok`` with ``already_sent`` (never an error: the person
-    was heard); the facilitators are alerted again only for a new signal or after
-    ``throttle.SUPPORT_REPEAT_S``.
+    The database decides what is a repeat: while the person's signal is open (no facilitator
+    has acknowledged it), another press, from any socket and after any number of reconnects,
+    is answered ``ok`` with ``already_sent`` (never an error: the person was heard) and alerts
+    nobody; the console keeps chiming for the open signal by itself.
     """
-    limits, user_id = _throttle(), connection.user_id
+    user_id = connection.user_id
     assert user_id is not None
-    if not limits.support_allowed(user_id, throttle_clock()):
-        last = limits.last_signal(user_id)
-        if last is None:
+    if not _throttle().support_allowed(user_id, throttle_clock()):
+        found = services.open_support_signal(connection.run_id, user_id)
+        if found is None:
             raise DomainError("slow_down", SLOW_DOWN)
-        return None, {"signal_id": last, "already_sent": True}
-    signal = services.signal_support(_run(connection), _user(connection), now=utcnow())
+        return None, {"signal_id": found.id, "already_sent": True}
+    # The run's row lock makes two presses at once (two sockets, two processes) one signal.
+    run = services.load_run(connection.run_id, lock=True)
+    already = services.open_support_signal(run.id, user_id)
+    if already is not None:
+        return None, {"signal_id": already.id, "already_sent": True}
+    signal = services.signal_support(run, _user(connection), now=utcnow())
     db.session.commit()
-    if not limits.should_alert(user_id, signal.id, throttle_clock()):
-        return None, {"signal_id": signal.id, "already_sent": True}
     broadcast.emit_support_signal(signal)
     return services.Outcome(run_id=connection.run_id, support_changed=True), {
         "signal_id": signal.id,
@@ -389,8 +428,21 @@ def control_run(connection: Connection, payload: dict[str, Any]):  # type: ignor
         command_id=command_id,
         now=utcnow(),
         delta_s=float(delta) if delta is not None else None,
+        phase=_phase_of(payload.get("phase")),
     )
     return outcome, outcome.result
+
+
+def _phase_of(value: Any) -> tuple[int, int] | None:
+    """Read ``{"round_index": r, "phase_index": p}`` (or nothing) from a command."""
+    if value is None:
+        return None
+    parts = (
+        [value.get(k) for k in ("round_index", "phase_index")] if isinstance(value, dict) else []
+    )
+    if len(parts) != 2 or not all(type(n) is int and 0 <= n < 2**31 for n in parts):
+        raise DomainError("bad_request", "phase is {round_index, phase_index}, whole numbers.")
+    return parts[0], parts[1]
 
 
 @live_event("add_participant", FACILITATOR)

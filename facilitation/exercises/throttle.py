@@ -1,4 +1,4 @@
-"""Flood throttling of live sockets: token buckets per connection and per person (pure).
+"""Flood throttling of live sockets: token buckets per socket and per account (pure).
 
 No Flask or Socket.IO here: the socket handlers ask :class:`Throttle` before doing any work,
 passing the clock reading, and act on its answer. State is per process (several processes
@@ -21,16 +21,23 @@ class Rate:
 #: Every event of one socket: a screen sends a handful at connect (clock samples, a snapshot),
 #: a person taps a few buttons; nothing legitimate keeps above 10 a second.
 EVENTS = Rate(burst=20, per_second=10.0)
+#: Every event of one account, all its sockets together: a person with three screens open (the
+#: most :data:`MAX_SOCKETS_PER_ACCOUNT` allows) connecting at once stays inside it; twenty
+#: sockets of one account flooding together share it, instead of getting ten a second each.
+ACCOUNT_EVENTS = Rate(burst=40, per_second=15.0)
 #: Support signals that reach the database, per person across their sockets: three at once,
-#: then one every 5 s. Presses beyond that are answered from memory (see SUPPORT_REPEAT_S).
+#: then one every 5 s. Presses beyond that are answered from the open signal.
 SUPPORT = Rate(burst=3, per_second=0.2)
-#: A repeated press for the same open signal within this window is answered "already sent"
-#: without alerting the facilitators again; after it, a press alerts them again.
-SUPPORT_REPEAT_S = 30.0
 #: Refused events in a row (the bucket never refilling in between) after which the socket is
 #: disconnected: at 1,000 events a second that is half a second of flooding; a person never
-#: gets there.
+#: gets there. Counted per socket and per account (every socket of a flooding account goes).
 DISCONNECT_AFTER_REFUSALS = 500
+#: Sockets one account may have open in one run on one process: a phone, a tablet and a laptop
+#: tab. One more (a fourth tab, or a phone reconnecting from a new network while its old
+#: connection is not yet known dead) replaces the oldest, which is told so (``replaced``).
+MAX_SOCKETS_PER_ACCOUNT = 3
+#: How often (seconds) accounts with no socket left are looked over and dropped once rested.
+SWEEP_S = 10.0
 
 
 class Bucket:
@@ -56,15 +63,21 @@ class Bucket:
         return False
 
 
-class SupportMemo:
-    """What was last told to the facilitators for one person, and their support bucket."""
+class Account:
+    """One account's buckets (all its sockets together) and the sockets it has open."""
 
-    __slots__ = ("bucket", "sent_at", "signal_id")
+    __slots__ = ("events", "sids", "support")
 
-    def __init__(self, now: float) -> None:
-        self.bucket = Bucket(SUPPORT, now)
-        self.signal_id: int | None = None
-        self.sent_at = 0.0
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.events = Bucket(rate, now)
+        self.support = Bucket(SUPPORT, now)
+        self.sids: set[str] = set()
+
+    def rested(self, rate: Rate, now: float) -> bool:
+        """Return whether both buckets would be full by ``now`` (nothing left to remember)."""
+        events = self.events.tokens + (now - self.events.stamp) * rate.per_second
+        support = self.support.tokens + (now - self.support.stamp) * SUPPORT.per_second
+        return events >= rate.burst and support >= SUPPORT.burst
 
 
 @dataclass(frozen=True)
@@ -76,60 +89,67 @@ class Verdict:
 
 
 class Throttle:
-    """Per-socket buckets for every event and per-person memory of support signals."""
+    """Buckets per socket and per account for every event, and per account for support."""
 
     def __init__(
         self,
         events: Rate = EVENTS,
         disconnect_after: int = DISCONNECT_AFTER_REFUSALS,
-        repeat_s: float = SUPPORT_REPEAT_S,
+        account_events: Rate = ACCOUNT_EVENTS,
     ) -> None:
         self.events = events
+        self.account_events = account_events
         self.disconnect_after = disconnect_after
-        self.repeat_s = repeat_s
         self._sockets: dict[str, Bucket] = {}
-        self._support: dict[int, SupportMemo] = {}
+        #: Kept after an account's last socket goes until its buckets have refilled, so that
+        #: reconnecting does not hand a flooder fresh buckets.
+        self._accounts: dict[int, Account] = {}
+        self._swept_at = 0.0
 
-    def check(self, sid: str, now: float) -> Verdict:
-        """Decide whether a socket may send one more event now."""
+    def _account(self, user_id: int, now: float) -> Account:
+        account = self._accounts.get(user_id)
+        if account is None:
+            account = self._accounts[user_id] = Account(self.account_events, now)
+        return account
+
+    def check(self, sid: str, now: float, user_id: int | None = None) -> Verdict:
+        """Decide whether a socket (of ``user_id``, if any) may send one more event now."""
         bucket = self._sockets.get(sid)
         if bucket is None:
             bucket = self._sockets[sid] = Bucket(self.events, now)
-        if bucket.take(self.events, now):
+        if not bucket.take(self.events, now):
+            return Verdict(False, disconnect=bucket.refused >= self.disconnect_after)
+        if user_id is None:
             return Verdict(True)
-        return Verdict(False, disconnect=bucket.refused >= self.disconnect_after)
+        if now - self._swept_at >= SWEEP_S:
+            self._sweep(now)
+        account = self._account(user_id, now)
+        account.sids.add(sid)
+        if account.events.take(self.account_events, now):
+            return Verdict(True)
+        return Verdict(False, disconnect=account.events.refused >= self.disconnect_after)
 
     def support_allowed(self, user_id: int, now: float) -> bool:
         """Decide whether a support press may reach the database (per person, all sockets)."""
-        memo = self._support.get(user_id)
-        if memo is None:
-            memo = self._support[user_id] = SupportMemo(now)
-        return memo.bucket.take(SUPPORT, now)
+        return self._account(user_id, now).support.take(SUPPORT, now)
 
-    def last_signal(self, user_id: int) -> int | None:
-        """Return the id of the signal last sent to the facilitators for this person."""
-        memo = self._support.get(user_id)
-        return memo.signal_id if memo else None
-
-    def should_alert(self, user_id: int, signal_id: int, now: float) -> bool:
-        """Return whether to alert the facilitators (a new signal, or a repeat after the window).
-
-        Records the alert when the answer is yes.
-        """
-        memo = self._support.get(user_id)
-        if memo is None:
-            memo = self._support[user_id] = SupportMemo(now)
-        if memo.signal_id == signal_id and now - memo.sent_at < self.repeat_s:
-            return False
-        memo.signal_id, memo.sent_at = signal_id, now
-        return True
-
-    def forget(self, sid: str, user_id: int | None = None) -> None:
-        """Drop a socket's state, and the person's when they have no other socket."""
+    def forget(self, sid: str, user_id: int | None = None, now: float = 0.0) -> None:
+        """Drop a socket's state; its account's once it has no socket and has calmed down."""
         self._sockets.pop(sid, None)
-        if user_id is not None:
-            self._support.pop(user_id, None)
+        account = self._accounts.get(user_id) if user_id is not None else None
+        if user_id is not None and account is not None:
+            account.sids.discard(sid)
+            if not account.sids and account.rested(self.account_events, now):
+                del self._accounts[user_id]
+        if now - self._swept_at >= SWEEP_S:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        self._swept_at = now
+        for uid in [u for u, a in self._accounts.items() if not a.sids]:
+            if self._accounts[uid].rested(self.account_events, now):
+                del self._accounts[uid]
 
     def sizes(self) -> tuple[int, int]:
-        """Return how many sockets and people have state (for tests and diagnostics)."""
-        return len(self._sockets), len(self._support)
+        """Return how many sockets and accounts have state (for tests and diagnostics)."""
+        return len(self._sockets), len(self._accounts)

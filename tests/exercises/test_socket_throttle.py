@@ -52,14 +52,36 @@ def test_sustained_flooding_asks_for_a_disconnect_and_calm_forgives():
     assert limits.check("t", 2.0) == throttle.Verdict(False)  # counting from one again
 
 
-def test_a_support_signal_alerts_once_per_window_and_anew_when_it_changes():
-    limits = throttle.Throttle(repeat_s=30.0)
-    assert limits.should_alert(7, signal_id=1, now=0.0)
-    assert not limits.should_alert(7, signal_id=1, now=10.0)
-    assert limits.should_alert(7, signal_id=1, now=31.0)  # still open after the window
-    assert limits.should_alert(7, signal_id=2, now=32.0)  # a new signal (the last was seen to)
-    assert limits.should_alert(8, signal_id=3, now=32.0)  # someone else
-    assert limits.last_signal(7) == 2
+def test_an_accounts_sockets_share_one_bucket():
+    limits = throttle.Throttle(
+        events=throttle.Rate(20, 10.0), account_events=throttle.Rate(40, 15.0)
+    )
+    verdicts = [limits.check(f"s{n}", 0.0, user_id=7) for n in range(20) for _ in range(3)]
+    assert sum(v.allowed for v in verdicts) == 40  # 20 sockets x 3 would be 60 per socket
+    assert limits.check("other", 0.0, user_id=8).allowed  # someone else is not held back
+    assert limits.check("projector", 0.0).allowed  # nor a screen without an account
+    assert limits.check("s0", 1.0, user_id=7).allowed  # 15 a second come back
+
+
+def test_an_accounts_flood_disconnects_each_of_its_sockets():
+    limits = throttle.Throttle(
+        events=throttle.Rate(5, 1.0), account_events=throttle.Rate(6, 1.0), disconnect_after=4
+    )
+    verdicts = [limits.check(f"s{n}", 0.0, user_id=7) for n in range(3) for _ in range(4)]
+    assert [v.allowed for v in verdicts].count(True) == 6
+    assert verdicts[-1].disconnect  # six refusals of the account, each under its socket's rate
+
+
+def test_reconnecting_does_not_refill_an_accounts_buckets():
+    limits = throttle.Throttle(account_events=throttle.Rate(4, 1.0))
+    for _ in range(4):
+        assert limits.check("a", 0.0, user_id=7).allowed
+    assert limits.support_allowed(7, 0.0)
+    limits.forget("a", user_id=7, now=0.0)
+    assert limits.sizes() == (0, 1)  # the account is remembered while it has not calmed down
+    assert not limits.check("b", 0.0, user_id=7).allowed  # a new socket, the same empty bucket
+    limits.forget("b", user_id=7, now=100.0)  # rested: nothing left to remember
+    assert limits.sizes() == (0, 0)
 
 
 def test_support_presses_reach_the_database_three_at_once_then_one_per_five_seconds():
@@ -71,13 +93,23 @@ def test_support_presses_reach_the_database_three_at_once_then_one_per_five_seco
 
 def test_forgetting_drops_the_state():
     limits = throttle.Throttle()
-    limits.check("a", 0.0)
+    limits.check("a", 0.0, user_id=7)
     limits.check("b", 0.0)
-    limits.support_allowed(7, 0.0)
-    limits.forget("a")
-    assert limits.sizes() == (1, 1)
-    limits.forget("b", user_id=7)
+    limits.forget("a", user_id=7, now=1.0)
+    assert limits.sizes() == (1, 0)  # its account's bucket has refilled: nothing kept
+    limits.forget("b", now=0.0)
     assert limits.sizes() == (0, 0)
+
+
+def test_accounts_gone_quiet_are_swept():
+    limits = throttle.Throttle(account_events=throttle.Rate(2, 1.0))
+    for user_id in (1, 2):
+        limits.check(f"s{user_id}", 0.0, user_id=user_id)
+        limits.check(f"s{user_id}", 0.0, user_id=user_id)
+        limits.forget(f"s{user_id}", user_id=user_id, now=0.0)
+    assert limits.sizes() == (0, 2)
+    limits.check("s3", throttle.SWEEP_S + 1, user_id=3)
+    assert limits.sizes() == (1, 1)
 
 
 # --- through the socket handlers (test client, a hand-stepped clock) -------------------------
@@ -143,9 +175,11 @@ def test_sustained_flooding_disconnects_and_forgets_the_socket(app, clock):
     for _ in range(20 + 30):
         call(flooder, "sync_clock")
     assert not flooder.is_connected(NS)
-    assert limits.sizes() == (0, 0)  # the flooder's bucket went with it
+    # The flooder's socket is forgotten; its account is remembered until it has calmed down,
+    # so that reconnecting does not bring fresh buckets.
+    assert limits.sizes() == (0, 1)
     assert call(other, "sync_clock")["ok"]
-    assert limits.sizes() == (1, 0)
+    assert limits.sizes() == (1, 2)
 
 
 def test_repeated_support_presses_reach_the_facilitator_once(app, clock):
@@ -162,18 +196,18 @@ def test_repeated_support_presses_reach_the_facilitator_once(app, clock):
     assert len(received(console, "support_signal", log)) == 1
     assert db.session.query(SupportSignal).count() == 1
 
-    clock.now += throttle.SUPPORT_REPEAT_S + 1  # still open after the window: alert again
-    assert call(phone, "signal_support")["already_sent"] is False
-    assert len(received(console, "support_signal", log)) == 2
+    clock.now += 600  # still open ten minutes later: still one alert (the console chimes)
+    assert call(phone, "signal_support")["already_sent"] is True
+    assert len(received(console, "support_signal", log)) == 1
 
     signal_id = answers[0]["signal_id"]
     assert call(console, "acknowledge_support", {"signal_id": signal_id})["ok"]
-    clock.now += 5  # a bucket token back
     again = call(phone, "signal_support")  # seen to, then needed again: a new signal
     assert again["signal_id"] != signal_id and again["already_sent"] is False
-    assert [s["signal_id"] for s in received(console, "support_signal", log)][-1] == (
-        again["signal_id"]
-    )
+    assert [s["signal_id"] for s in received(console, "support_signal", log)] == [
+        signal_id,
+        again["signal_id"],
+    ]
 
 
 def test_support_is_deduplicated_per_person_across_their_sockets(app, clock):
@@ -186,12 +220,52 @@ def test_support_is_deduplicated_per_person_across_their_sockets(app, clock):
     first, second = call(phone, "signal_support"), call(tablet, "signal_support")
     assert first["signal_id"] == second["signal_id"] and second["already_sent"] is True
     assert len(received(console, "support_signal", log)) == 1
-    limits = app.extensions["live_throttle"]
-    phone.disconnect(NS)
-    assert limits.last_signal(people[0].id) == first["signal_id"]  # the tablet still needs it
-    tablet.disconnect(NS)
-    assert limits.last_signal(people[0].id) is None
-    assert limits.sizes() == (0, 0)  # nothing is kept for sockets that are gone
+
+
+def test_one_open_signal_is_one_alert_however_often_the_phone_reconnects(app, clock):
+    run, facilitator, people = make_run(2)
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    log: list = []
+    received(console, "support_signal", log)
+    log.clear()
+    answers = []
+    for _ in range(12):  # a phone on a bad network: connect, press, drop, again and again
+        phone = connect(app, people[0], run_id=run.id)
+        answers.append(call(phone, "signal_support"))
+        phone.disconnect(NS)
+        clock.now += 0.8
+    assert all(a["ok"] for a in answers), answers
+    assert [a["already_sent"] for a in answers] == [False] + [True] * 11
+    assert len(received(console, "support_signal", log)) == 1
+    assert db.session.query(SupportSignal).count() == 1
+
+
+def test_an_accounts_sockets_together_are_slowed_and_others_are_not(app, clock):
+    run, _, people = make_run(2)
+    mine = [connect(app, people[0], run_id=run.id) for _ in range(throttle.MAX_SOCKETS_PER_ACCOUNT)]
+    other = connect(app, people[1], run_id=run.id)
+    answers = [call(socket, "sync_clock") for socket in mine for _ in range(20)]
+    allowed = sum(a["ok"] for a in answers)
+    assert allowed == throttle.ACCOUNT_EVENTS.burst, allowed  # not 20 per socket
+    assert {a["error"] for a in answers if not a["ok"]} == {"slow_down"}
+    assert call(other, "sync_clock")["ok"]
+
+
+def test_a_newer_socket_of_an_account_replaces_its_oldest(app, clock):
+    run, facilitator, people = make_run(2)
+    console = connect(app, facilitator, run_id=run.id, **{"as": "facilitator"})
+    other = connect(app, people[1], run_id=run.id)
+    tabs = [connect(app, people[0], run_id=run.id) for _ in range(throttle.MAX_SOCKETS_PER_ACCOUNT)]
+    newest = connect(app, people[0], run_id=run.id)
+    oldest, *kept = tabs
+    assert not oldest.is_connected(NS)
+    told = [e["args"][0] for e in oldest.queue if e["name"] == "replaced"]  # before it went
+    assert told and told[0]["code"] == "replaced" and "another screen" in told[0]["message"]
+    for client in (*kept, newest, other, console):
+        assert client.is_connected(NS)
+        assert call(client, "sync_clock")["ok"]
+    mine = [c for c in sockets._connections.values() if c.user_id == people[0].id]
+    assert len(mine) == throttle.MAX_SOCKETS_PER_ACCOUNT
 
 
 # --- a real server process ---------------------------------------------------------------

@@ -13,14 +13,46 @@
   }
   function message(text, isError) { var el = $("message"); el.textContent = text || ""; el.classList.toggle("error", !!isError); }
 
+  // Commands sent and not answered yet, by command_id. One whose answer is lost (a timeout,
+  // a dropped connection, a server restart) is sent again with the same command_id: the
+  // server applies an id once and answers a repeat with "repeated" (docs/live-protocol.md).
+  var pending = {}, waiting = false;
+  var PHASE_ACTIONS = { adjust: true, next_phase: true, previous_phase: true };
+
+  function send(payload) {
+    var entry = pending[payload.command_id];
+    entry.tries += 1;
+    return live.call("control_run", payload).then(function (answer) {
+      if (pending[payload.command_id] !== entry) { return; }   // answered meanwhile by a resend
+      if (answer.error === "timeout") {
+        if (live.connected && entry.tries < 3) { send(payload); }   // unanswered: ask again
+        else { waiting = true; message("No answer yet: the command is sent again once reconnected.", true); }
+        return;
+      }
+      delete pending[payload.command_id];
+      if (!answer.ok) { waiting = false; message(answer.message, true); }
+      else if (waiting && !Object.keys(pending).length) { waiting = false; message(""); }
+    });
+  }
+
   function control(action, delta) {
     var payload = { action: action, command_id: uuid() };
     if (delta) { payload.delta_s = delta; }
+    // Say which phase this is for, as shown here, so that a late retry cannot land on the next.
+    var cur = live.current();
+    if (PHASE_ACTIONS[action] && cur && cur.phase) {
+      var round = cur.phase.round_index !== undefined ? cur.phase.round_index : live.state.round_index;
+      payload.phase = { round_index: round, phase_index: cur.index };
+    }
     message("");
-    return live.call("control_run", payload).then(function (answer) {
-      if (!answer.ok) { message(answer.message, true); }
-    });
+    pending[payload.command_id] = { payload: payload, tries: 0 };
+    return send(payload);
   }
+
+  live.on("connection", function (ok) {
+    if (!ok) { return; }
+    Object.keys(pending).forEach(function (id) { send(pending[id].payload); });
+  });
 
   document.querySelectorAll("[data-action]").forEach(function (btn) {
     btn.addEventListener("click", function () {
@@ -66,8 +98,21 @@
     consent_withdrawn: "consent withdrawn", banned: "banned", agreements_missing: "agreements missing", not_checked_in: "not checked in"
   };
 
-  live.on("connection", function (ok) { window.Live.text($("conn"), ok ? "Connected" : "Reconnecting…"); });
-  live.on("refused", function (err) { message(err.message || "Cannot connect", true); });
+  var refusedShown = false;
+  live.on("connection", function (ok) {
+    window.Live.text($("conn"), ok ? "Connected" : "Reconnecting…");
+    if (ok && refusedShown) { refusedShown = false; message(""); }
+  });
+  live.on("refused", function (err) {
+    refusedShown = true;
+    window.Live.text($("conn"), window.Live.retries(err) ? "Reconnecting…" : "Not connected");
+    message(window.Live.refusalText(err), true);
+  });
+  live.on("removed", function (data) {
+    live.stop();
+    window.Live.text($("conn"), "Not connected");
+    message(window.Live.refusalText({ code: data && data.reason }), true);
+  });
   live.on("pairing_table", function (t) { fillPairs($("pairs"), t.groups); });
   live.on("support_signal", function () { window.Live.chime(false); });
   // Someone the gathering does not admit tried to join: say who and why (they were told neutrally).

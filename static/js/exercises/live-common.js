@@ -20,21 +20,39 @@
       reconnectionDelayMax: 3000,
       timeout: 5000
     });
+    this.refusedRetries = 0;   // database_unavailable refusals in a row (for the backoff)
+    Live.instance = this;      // one per page; tests and the browser console reach it here
     this.socket.on("connect", function () {
       self.connected = true;
+      self.refusedRetries = 0;
       self.bestRttMs = Infinity;
       self.syncClock(6);
       self.fire("connection", true);
     });
-    this.socket.on("disconnect", function () { self.connected = false; self.fire("connection", false); });
+    this.socket.on("disconnect", function () {
+      self.connected = false;
+      if (!self.stopped) { self.fire("connection", false); }   // stopped: no "Reconnecting…"
+    });
     this.socket.on("connect_error", function (err) {
-      var data = (err && err.data) || { code: "offline", message: "Cannot reach the server." };
-      self.fire("refused", data);
+      // A refusal by the server carries {code, message} as its data; an unreachable server
+      // has none (socket.io retries that by itself).
+      var data = (err && err.data && err.data.code) ? err.data : { code: "offline", message: "" };
       // socket.io-client does not retry a refusal by the server; one for a passing cause (the
-      // database restarting) is retried here. Unreachable servers are retried by socket.io.
+      // database restarting) is retried here, backing off to Live.RETRY_REFUSED_MAX_MS with
+      // jitter so a room of phones does not knock all at once.
       if (data.code === "database_unavailable") {
-        setTimeout(function () { self.socket.connect(); }, Live.RETRY_REFUSED_MS);
+        var delay = Math.min(Live.RETRY_REFUSED_MAX_MS, Live.RETRY_REFUSED_MS * Math.pow(2, self.refusedRetries));
+        delay = Math.round(delay * (0.75 + Math.random() * 0.5));
+        self.refusedRetries += 1;
+        data = { code: data.code, message: data.message, retryInMs: delay };
+        setTimeout(function () { if (!self.socket.connected) { self.socket.connect(); } }, delay);
       }
+      self.fire("refused", data);
+    });
+    // The account opened this run on a newer screen (the server keeps the newest few).
+    this.socket.on("replaced", function (data) {
+      self.stop();
+      self.fire("refused", { code: "replaced", message: (data && data.message) || "" });
     });
     this.socket.on("run_state", function (state) {
       if (self.state && state.run_id === self.state.run_id && state.version < self.state.version) { return; }
@@ -64,7 +82,28 @@
 
   Live.RESYNC_MS = 10000;
   Live.LATE_TICK_MS = 2000;
-  Live.RETRY_REFUSED_MS = 3000;
+  Live.RETRY_REFUSED_MS = 1000;
+  Live.RETRY_REFUSED_MAX_MS = 30000;
+
+  // What each screen says when the server refuses the connection (docs/live-protocol.md),
+  // by the refusal's code; the server's own message is shown for a code not listed here.
+  Live.REFUSALS = {
+    bad_request: "This page could not connect to the exercise. Reload the page to try again.",
+    no_such_run: "This exercise no longer exists.",
+    bad_projector_token: "This projector link is not valid. Open the projector again from the console.",
+    not_logged_in: "Please log in again to join.",
+    not_a_facilitator: "Only this gathering's facilitators can open its console.",
+    not_registered: "This exercise is for the gathering's participants. Please speak to a facilitator.",
+    banned: "You cannot join this exercise. Please speak to an organiser.",
+    database_unavailable: "The server cannot reach its database just now. Trying again by itself…",
+    replaced: "This exercise is open on another screen of yours, so this one was closed. Reload to use it here.",
+    offline: "Cannot reach the server. Trying again…"
+  };
+
+  // Return the human message for a refusal ({code, message}).
+  Live.refusalText = function (err) {
+    return (err && Live.REFUSALS[err.code]) || (err && err.message) || "Cannot connect to the exercise.";
+  };
 
   // Ask for fresh snapshots unless ours are current; a check with no answer means the
   // connection is silently dead (a phone that changed network): drop it and reconnect.
@@ -79,6 +118,12 @@
       }
     });
   };
+
+  // Close the connection for good (removed, replaced): no reconnecting, no "Reconnecting…".
+  Live.prototype.stop = function () { this.stopped = true; this.socket.disconnect(); };
+
+  // Whether the page keeps trying after this refusal (by itself or through socket.io).
+  Live.retries = function (err) { return !!err && (err.code === "database_unavailable" || err.code === "offline"); };
 
   Live.prototype.on = function (name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; };
   Live.prototype.fire = function (name, data) { (this.handlers[name] || []).forEach(function (fn) { fn(data); }); };

@@ -12,19 +12,21 @@
     el.hidden = !text;
   }
 
-  live.on("connection", function (ok) { window.Live.text($("conn"), ok ? "" : "Reconnecting…"); });
-  live.on("refused", function (err) {
-    var reasons = {
-      not_logged_in: "Please log in again to join.",
-      no_such_run: "This exercise no longer exists.",
-      banned: "You cannot join this exercise. Please speak to an organiser."
-    };
-    notice(reasons[err.code] || err.message || "Cannot connect to the exercise.");
+  var refusedShown = false;
+  live.on("connection", function (ok) {
+    window.Live.text($("conn"), ok ? "" : "Reconnecting…");
+    if (ok && refusedShown) { refusedShown = false; notice(""); }
   });
+  live.on("refused", function (err) {
+    refusedShown = true;
+    if (!window.Live.retries(err)) { window.Live.text($("conn"), ""); }   // the notice says why
+    notice(window.Live.refusalText(err));
+  });
+  // Only a ban removes a phone from the run (withdrawn consent keeps it connected, unpaired,
+  // with "I need support" at hand: docs/live-protocol.md).
   live.on("removed", function (data) {
-    live.socket.disconnect();
-    notice(data && data.reason === "banned" ? "You cannot take part in this exercise. Please speak to an organiser."
-      : "You are not paired while your consent is withdrawn. You can sign again at any time.");
+    live.stop();
+    notice(window.Live.refusalText({ code: (data && data.reason) || "banned" }));
   });
   live.on("your_pairing", function (data) { mine = data; render(); });
   live.on("state", function () { render(); keepAwake(); });
@@ -52,7 +54,8 @@
         not_joined: ["Welcome", "", "Tap “Join this exercise” when you are ready."],
         waiting: ["You are in", "", "Your partner appears here when the round starts."],
         resting: ["This round you rest", "", "Sit quietly; you are paired next round."],
-        sitting_out: ["You are sitting out", "", "Come back in whenever you like."]
+        sitting_out: ["You are sitting out", "", "Come back in whenever you like."],
+        consent_withdrawn: ["You are not paired", "", "Your consent is withdrawn. Sign again whenever you wish to be paired."]
       }[mine.state] || ["", "", ""];
       window.Live.text(label, texts[0]); window.Live.text(partner, texts[1]); window.Live.text(spot, texts[2]);
     }

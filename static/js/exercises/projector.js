@@ -7,7 +7,7 @@
   var table = null, page = 0, PAGE_SIZE = 12;
 
   live.on("connection", function (ok) { window.Live.text($("conn"), ok ? "" : "Reconnecting…"); });
-  live.on("refused", function (err) { window.Live.text($("conn"), err.message || "Cannot connect"); });
+  live.on("refused", function (err) { window.Live.text($("conn"), window.Live.refusalText(err)); });
   live.on("pairing_table", function (data) { table = data; page = 0; renderTable(); });
 
   function renderTable() {
