@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,6 +28,12 @@ from facilitation.gatherings.models import Gathering
 logger = logging.getLogger(__name__)
 
 SETTINGS_ID = 1
+#: Largest row id the databases hold (a 32-bit integer column).
+MAX_ID = 2**31 - 1
+
+
+def _row(model: type[Any], row_id: int | None) -> Any:
+    return db.session.get(model, row_id) if row_id is not None and 0 < row_id <= MAX_ID else None
 
 
 def read() -> CommunitySettings:
@@ -54,12 +61,12 @@ def update(
 ) -> CommunitySettings:  # fmt: skip
     """Set the default agreement and the safeguarding contact (None clears either)."""
     _require_organiser(actor)
-    if default_agreement_id is not None and db.session.get(Agreement, default_agreement_id) is None:
+    if default_agreement_id is not None and _row(Agreement, default_agreement_id) is None:
         raise DomainError(
             "no_such_agreement", "Choose an agreement from the list.", "default_agreement_id"
         )
     if safeguarding_contact_id is not None:
-        contact = db.session.get(User, safeguarding_contact_id)
+        contact = _row(User, safeguarding_contact_id)
         if contact is None or not contact.is_active_account:
             raise DomainError(
                 "no_such_person", "Choose a person from the list.", "safeguarding_contact_id"
