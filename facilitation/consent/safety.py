@@ -356,12 +356,17 @@ def active_ban(email: str | None = None, user_id: int | None = None) -> Ban | No
     ).first()
 
 
-def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
-    """Ban a person (account and email) from the community."""
+def check_bannable(actor: User, person: User) -> None:
+    """Refuse a ban the actor may not make: not an organiser, or of themselves."""
     if not actor.is_organiser:
         raise Forbidden("forbidden", "Only organisers can ban.")
     if person.id == actor.id:
         raise DomainError("self", "You cannot ban yourself.")
+
+
+def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
+    """Ban a person (account and email) from the community."""
+    check_bannable(actor, person)
     existing = active_ban(person.email, person.id)
     if existing is not None:
         return existing

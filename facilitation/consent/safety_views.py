@@ -12,7 +12,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import live_removal, safety
+from facilitation.consent import banning, live_removal, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
@@ -20,6 +20,8 @@ from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus
+from facilitation.registration import refunds
+from facilitation.registration.pricing import format_money
 
 bp = Blueprint("safety", __name__)
 
@@ -76,9 +78,13 @@ class TriageForm(FlaskForm):
 
 
 class BanForm(FlaskForm):
-    """Ban a person, with an optional reason kept for organisers."""
+    """Ban a person, with an optional reason kept for organisers, once confirmed."""
 
     reason = TextAreaField("Reason (organisers only)", validators=[Optional(), Length(max=2000)])
+    confirm = BooleanField(
+        "Yes: ban this person, cancel their upcoming registrations and refund by each "
+        "gathering's refund policy"
+    )
 
 
 def _gathering_choices(selected: int | None) -> list[SelectChoice]:
@@ -205,29 +211,51 @@ def show_report(report_id: int):  # type: ignore[no-untyped-def]
     ), (400 if form.errors else 200)
 
 
-@bp.route("/manage/people/<int:user_id>/ban", methods=["POST"])
+@bp.route("/manage/people/<int:user_id>/ban", methods=["GET", "POST"])
 @role_required(Role.ORGANISER)
 def ban_person(user_id: int):  # type: ignore[no-untyped-def]
-    """Ban a person, then take them out of any live run."""
-    form = BanForm()
-    if not form.validate_on_submit():
-        flash("Keep the reason under 2,000 characters.", "error")
-        return redirect(url_for("accounts.list_people"))
+    """Show what a ban would do; once confirmed, ban, cancel, refund and take them out of runs."""
     person = db.session.get(User, user_id)
     if person is None:
         abort(404)
+    form = BanForm()
     now = utcnow()
     try:
-        safety.ban(current_user, person, form.reason.data or "", now=now)
-        outcomes = live_removal.remove_from_live_runs(person.id, now=now)
+        planned = banning.plan(current_user, person, now=now)
     except DomainError as err:
-        db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("accounts.list_people"))
-    db.session.commit()
-    live_removal.announce_removal(user_id, "banned", outcomes)
-    flash(f"{person.name} is banned and has been taken out of any live exercise.", "success")
-    return redirect(url_for("safety.list_bans"))
+    if request.method == "POST" and form.validate() and form.confirm.data:
+        try:
+            outcome = banning.ban_person(
+                current_user, person, form.reason.data or "", confirmed=True, now=now
+            )
+            removals = live_removal.remove_from_live_runs(person.id, now=now)
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            return redirect(url_for("accounts.list_people"))
+        db.session.commit()
+        live_removal.announce_removal(user_id, "banned", removals)
+        sent = refunds.send_owed(outcome.refund_ids)
+        flash(_ban_summary(person, outcome, sent), "success")
+        return redirect(url_for("safety.list_bans"))
+    failed = request.method == "POST" and bool(form.errors)
+    return render_template(
+        "consent/ban_confirm.html", person=person, form=form, planned=planned, money=format_money
+    ), (400 if failed else 200)
+
+
+def _ban_summary(person: User, outcome: banning.BanOutcome, sent: refunds.RefundReport) -> str:
+    text = (
+        f"{person.name} is banned, taken out of any live exercise, and "
+        f"{len(outcome.cancelled)} upcoming registration(s) are cancelled."
+    )
+    if sent.sent:
+        text += f" {len(sent.sent)} card refund(s) sent."
+    if sent.failed:
+        text += f" {len(sent.failed)} refund(s) still owed: see each gathering's registrations."
+    return text
 
 
 @bp.route("/manage/bans/<int:ban_id>/lift", methods=["POST"])
