@@ -12,7 +12,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import banning, live_removal, safety
+from facilitation.consent import banning, community, incidents, live_removal, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
@@ -20,6 +20,7 @@ from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus
+from facilitation.messaging import services as mail
 from facilitation.registration import refunds
 from facilitation.registration.pricing import format_money
 
@@ -56,6 +57,14 @@ class ReportForm(FlaskForm):
         filters=[_strip],
         validators=[Optional(), Length(max=200)],
         description="Their name or email, as you know it.",
+    )
+    about_leader = SelectField(
+        "Is it about one of our organisers or facilitators?",
+        coerce=int,
+        default=0,
+        validate_choice=False,
+        description="Then it goes to the safeguarding contact alone: the person you name "
+        "never reads it, nor do the other organisers.",
     )
     anonymous = BooleanField(
         "Report anonymously",
@@ -116,22 +125,48 @@ def report_concern():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.gathering_id.data = request.args.get("gathering", 0, type=int)
     form.gathering_id.choices = _gathering_choices(form.gathering_id.data)
+    form.about_leader.choices = [SelectChoice(0, "No")] + [
+        SelectChoice(p.id, p.name) for p in incidents.leaders() if p.id != current_user.id
+    ]
     if form.validate_on_submit():
         anonymous = bool(form.anonymous.data)
         try:
-            safety.report_incident(
+            report = incidents.report_incident(
                 None if anonymous else current_user,
                 _body(form.body.data or "", form.about.data),
                 now=utcnow(),
                 gathering_id=form.gathering_id.data or None,
+                subject_user_id=form.about_leader.data or None,
             )
+            _tell(report)
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
         else:
             db.session.commit()
-            return redirect(url_for("safety.report_sent", anonymous=int(anonymous)))
-    return render_template("consent/report.html", form=form), 400 if form.errors else 200
+            return redirect(
+                url_for(
+                    "safety.report_sent",
+                    anonymous=int(anonymous),
+                    safeguarding=int(report.routed_to_id is not None),
+                )
+            )
+    return render_template(
+        "consent/report.html", form=form, contact=community.safeguarding_contact()
+    ), (400 if form.errors else 200)
+
+
+def _tell(report: IncidentReport) -> None:
+    """Queue a note to each reader of a new report; it names nobody and quotes nothing."""
+    link = url_for("safety.show_report", report_id=report.id, _external=True)
+    for person in incidents.to_tell(report):
+        mail.queue(
+            person.email,
+            "A new report needs your attention",
+            f"Hello {person.display_name},\n\nA concern was reported. Read it (after logging "
+            f"in) at:\n{link}\n",
+            kind="incident_reported",
+        )
 
 
 @bp.route("/report-a-concern/sent")
@@ -139,20 +174,22 @@ def report_concern():  # type: ignore[no-untyped-def]
 def report_sent():  # type: ignore[no-untyped-def]
     """Confirm a report and say who will see it."""
     anonymous = request.args.get("anonymous") == "1"
-    return render_template("consent/report_sent.html", anonymous=anonymous)
+    safeguarding = request.args.get("safeguarding") == "1"
+    return render_template(
+        "consent/report_sent.html", anonymous=anonymous, safeguarding=safeguarding
+    )
 
 
 @bp.route("/manage/reports")
-@role_required(Role.ORGANISER)
+@login_required
 def list_reports():  # type: ignore[no-untyped-def]
-    """List incident reports, newest first, optionally of one status."""
+    """List the incident reports the viewer may read, newest first, optionally of one status."""
+    if not incidents.may_open_reports(current_user):
+        abort(403)
     status = request.args.get("status", "")
-    stmt = sa.select(IncidentReport).order_by(IncidentReport.created_at.desc())
-    if status in set(IncidentStatus):
-        stmt = stmt.where(IncidentReport.status == status)
-    else:
+    if status not in set(IncidentStatus):
         status = ""
-    reports = db.session.scalars(stmt.limit(500)).all()
+    reports = incidents.list_for(current_user, status)
     return render_template(
         "consent/reports.html",
         reports=reports,
@@ -176,16 +213,17 @@ def _titles(gathering_ids: set[int]) -> dict[int, str]:
 
 
 @bp.route("/manage/reports/<int:report_id>", methods=["GET", "POST"])
-@role_required(Role.ORGANISER)
+@login_required
 def show_report(report_id: int):  # type: ignore[no-untyped-def]
-    """Show one report and change its status and private notes."""
-    report = db.session.get(IncidentReport, report_id)
-    if report is None:
-        abort(404)
+    """Show one report to a reader of it and change its status and private notes."""
+    try:
+        report = incidents.get_for(current_user, report_id)
+    except DomainError as err:
+        abort(err.status)
     form = TriageForm(obj=report)
     if form.validate_on_submit():
         try:
-            safety.triage(
+            incidents.triage(
                 current_user,
                 report,
                 form.status.data or "",
@@ -206,6 +244,7 @@ def show_report(report_id: int):  # type: ignore[no-untyped-def]
         report=report,
         form=form,
         reporter=reporter,
+        subject=db.session.get(User, report.subject_user_id) if report.subject_user_id else None,
         gathering=gathering,
         labels=STATUS_LABELS,
     ), (400 if form.errors else 200)
