@@ -24,6 +24,7 @@ from facilitation.consent.models import (
 from facilitation.core.errors import DomainError, Forbidden
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
+from facilitation.messaging import services as mail
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +73,30 @@ def update(
                 "no_such_person", "Choose a person from the list.", "safeguarding_contact_id"
             )
     settings = _for_update()
+    previous = settings.safeguarding_contact_id
     settings.default_agreement_id = default_agreement_id
     settings.safeguarding_contact_id = safeguarding_contact_id
     settings.updated_at = now
     db.session.flush()
+    if previous is not None and previous != safeguarding_contact_id:
+        _tell_former_contact(previous, actor)
     logger.info("community settings changed by %s", actor.id)
     return settings
+
+
+def _tell_former_contact(former_id: int, actor: User) -> None:
+    """Tell the former safeguarding contact who replaced them, so a change is never silent."""
+    former = db.session.get(User, former_id)
+    if former is None or not former.is_active_account:
+        return
+    mail.queue(
+        former.email,
+        "You are no longer the safeguarding contact",
+        f"Hello {former.display_name},\n\n{actor.name} changed the community's safeguarding "
+        "contact, so reports about organisers and facilitators no longer reach you. If you "
+        "did not expect this, please raise it with the community.\n",
+        kind="safeguarding_contact_changed",
+    )
 
 
 def default_agreement_id() -> int | None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -33,6 +34,22 @@ STATUS_LABELS = {
 }
 #: How far back the report form offers gatherings (concerns often come after the day).
 REPORT_LOOKBACK = timedelta(days=180)
+
+
+@bp.app_context_processor
+def _report_reader() -> dict[str, object]:
+    return {"reads_reports": _reads_reports}
+
+
+def _reads_reports() -> bool:
+    """Return whether the menu offers Reports to a non-organiser (the safeguarding contact)."""
+    if not current_user.is_authenticated:
+        return False
+    try:
+        return incidents.may_open_reports(current_user)
+    except SQLAlchemyError:  # an error page while the database is away shows no extra link
+        db.session.rollback()
+        return False
 
 
 def _strip(value: str | None) -> str | None:

@@ -153,3 +153,22 @@ def test_a_bad_person_on_the_form_is_refused(client, auth, people, value):
     response = client.post("/report-a-concern", data={"body": CONCERN, "about_leader": value})
     assert response.status_code == 400
     assert db.session.scalars(sa.select(IncidentReport)).all() == []
+
+
+def test_the_contact_finds_reports_in_the_menu_and_others_do_not(client, auth, people):
+    _, _, contact, reporter = people
+    auth.login(contact)
+    assert 'href="/manage/reports"' in client.get("/account").get_data(as_text=True)
+    auth.login(reporter)
+    assert 'href="/manage/reports"' not in client.get("/account").get_data(as_text=True)
+    assert client.get("/manage/reports").status_code == 403
+
+
+def test_replacing_the_contact_tells_the_former_one(people):
+    subject, _, contact, _ = people
+    name_contact(subject, subject)
+    messages = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "safeguarding_contact_changed")
+    ).all()
+    assert [m.to_email for m in messages] == [contact.email]
+    assert "Sam Subject changed" in messages[0].body_text
