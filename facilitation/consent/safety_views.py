@@ -271,7 +271,7 @@ def show_report(report_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.ORGANISER)
 def ban_person(user_id: int):  # type: ignore[no-untyped-def]
     """Show what a ban would do; once confirmed, ban, cancel, refund and take them out of runs."""
-    person = db.session.get(User, user_id)
+    person = db.session.get(User, user_id) if user_id <= community.MAX_ID else None
     if person is None:
         abort(404)
     form = BanForm()

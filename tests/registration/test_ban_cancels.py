@@ -102,3 +102,10 @@ def test_only_organisers_reach_the_ban_page(client, auth, role):
     assert client.get(f"/manage/people/{person.id}/ban").status_code == 403
     assert client.post(f"/manage/people/{person.id}/ban", data={"confirm": "y"}).status_code == 403
     assert safety.active_ban(user_id=person.id) is None
+
+
+def test_a_ban_page_for_an_id_beyond_the_database_is_not_found(client, auth, organiser):
+    log_in(auth, organiser)
+    for method in (client.get, client.post):
+        assert method(f"/manage/people/{2**31}/ban", data={"confirm": "y"}).status_code == 404
+    assert client.get(f"/manage/reports/{2**31}").status_code == 404
