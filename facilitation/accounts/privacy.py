@@ -52,7 +52,7 @@ ACTOR_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("walk_ins", "registered_by_id"): ("id", "gathering_id", "created_at"),
 }
 #: Columns where a match alone never puts a row in the export.
-NOT_EXPORTED = {("incident_reports", "subject_user_id")}
+NOT_EXPORTED = {("incident_reports", "subject_user_id"), ("incident_reports", "routed_to_id")}
 #: Columns left out of every exported row.
 REDACTED = {
     ("users", "password_hash"),
@@ -95,7 +95,10 @@ ERASURE: dict[str, dict[str, str]] = {
     "sensitive_notes": {"user_id": DELETE},
     "do_not_pair_requests": {"requester_id": DELETE},
     "sensitive_access_logs": {"subject_user_id": DELETE, "viewer_id": KEEP},
-    "incident_reports": {"reporter_id": NULL, "subject_user_id": KEEP},
+    "incident_reports": {"reporter_id": NULL, "subject_user_id": KEEP, "routed_to_id": KEEP},
+    # An erased account can no longer be the safeguarding contact.
+    "community_settings": {"safeguarding_contact_id": NULL},
+    "default_agreement_removals": {"removed_by_id": KEEP},
     "signatures": {"user_id": NULL},
     "consent_withdrawals": {"user_id": NULL},
     "runs": {"stand_in_id": KEEP, "created_by_id": KEEP},

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from facilitation.accounts.models import User
 from facilitation.attendance.models import CheckIn
 from facilitation.attendance.reports import fill_ratio
-from facilitation.consent.models import IncidentReport, IncidentStatus
+from facilitation.consent import incidents
 from facilitation.core.errors import Forbidden
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus, gathering_facilitators
@@ -114,12 +114,7 @@ def organiser_dashboard(
     )
     open_reports = None
     if actor.is_organiser:
-        open_reports = int(
-            db.session.scalar(
-                sa.select(sa.func.count()).where(IncidentReport.status != IncidentStatus.RESOLVED)
-            )
-            or 0
-        )
+        open_reports = incidents.open_count(actor)
     newest = db.session.scalars(
         sa.select(Registration)
         .join(Gathering, Gathering.id == Registration.gathering_id)

@@ -8,6 +8,7 @@ desk always shows the one thing that matters most:
     another gathering        wrong_gathering         This ticket is for <title>, <day>
     gathering cancelled      gathering_cancelled     This gathering was cancelled.
     an active ban            ask_organiser           Please ask the organiser to come to the door.
+                                                     (beneath: Do not check them in. ...)
     checked in already       already_checked_in      Already checked in at 19:04 (gathering's zone)
     registration cancelled   registration_cancelled  This registration was cancelled.
     application declined     application_declined    This application was declined.
@@ -37,6 +38,8 @@ from facilitation.registration.pricing import format_money
 from facilitation.registration.states import Status
 
 BAN_MESSAGE = "Please ask the organiser to come to the door."
+#: What the desk is told beneath it: clear to whoever works the desk, neutral to the person.
+BAN_DETAIL = "Do not check them in. An organiser will speak with them."
 
 
 class Verdict(enum.StrEnum):
@@ -114,7 +117,7 @@ def _refuse(
 
 def ban_decision() -> DeskDecision:
     """Return the desk's neutral refusal for someone who is banned."""
-    return _refuse("ask_organiser", BAN_MESSAGE)
+    return _refuse("ask_organiser", BAN_MESSAGE, BAN_DETAIL)
 
 
 def clock(moment: datetime, timezone: str) -> str:

@@ -61,6 +61,24 @@ class RequiredAgreementsForm(FlaskForm):
         option_widget=CheckboxInput(),
     )
     apply_to_series = BooleanField("Also for every upcoming date of this series")
+    remove_default = BooleanField(
+        "Remove the community's default agreement from this gathering on purpose",
+        description="Without this tick, unticking the default agreement is refused.",
+    )
+
+
+class CommunityForm(FlaskForm):
+    """Choose the community's default agreement and its safeguarding contact."""
+
+    default_agreement_id = SelectField(
+        "Default agreement for every new gathering", coerce=int, validate_choice=False
+    )
+    safeguarding_contact_id = SelectField(
+        "Safeguarding contact",
+        coerce=int,
+        validate_choice=False,
+        description="Receives, alone, the reports about an organiser or a facilitator.",
+    )
 
 
 class SignForm(FlaskForm):

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import safety
+from facilitation.consent import community, safety
 from facilitation.consent import services as consent
-from facilitation.consent.forms import AgreementForm, RequiredAgreementsForm
+from facilitation.consent.forms import AgreementForm, CommunityForm, RequiredAgreementsForm
 from facilitation.consent.models import Agreement
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
@@ -132,7 +132,13 @@ def gathering_requirements(gathering_id: int):  # type: ignore[no-untyped-def]
             targets = [g for g in gathering.series.occurrences if g.ends_at > utcnow()]
         try:
             for target in targets:
-                consent.set_required(current_user, target, list(form.agreement_ids.data or []))
+                consent.set_required(
+                    current_user,
+                    target,
+                    list(form.agreement_ids.data or []),
+                    remove_default=bool(form.remove_default.data),
+                    now=utcnow(),
+                )
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
@@ -140,9 +146,49 @@ def gathering_requirements(gathering_id: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             flash(f"Saved for {len(targets)} gathering(s).", "success")
             return redirect(url_for("agreements.gathering_requirements", gathering_id=gathering.id))
-    return render_template("consent/gathering_requirements.html", gathering=gathering, form=form), (
-        400 if form.errors else 200
-    )
+    return render_template(
+        "consent/gathering_requirements.html",
+        gathering=gathering,
+        form=form,
+        default_id=community.default_agreement_id(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/community", methods=["GET", "POST"])
+@role_required(Role.ORGANISER)
+def community_settings():  # type: ignore[no-untyped-def]
+    """Choose the community's default agreement and safeguarding contact."""
+    form = CommunityForm()
+    agreements = db.session.scalars(sa.select(Agreement).order_by(Agreement.title)).all()
+    people = db.session.scalars(
+        sa.select(User).where(User.is_active_account.is_(True)).order_by(User.name).limit(2000)
+    ).all()
+    form.default_agreement_id.choices = [SelectChoice(0, "None")] + [
+        SelectChoice(a.id, a.title) for a in agreements
+    ]
+    form.safeguarding_contact_id.choices = [SelectChoice(0, "Nobody named yet")] + [
+        SelectChoice(p.id, f"{p.name} ({p.email})") for p in people
+    ]
+    if request.method == "GET":
+        current = community.read()
+        form.default_agreement_id.data = current.default_agreement_id or 0
+        form.safeguarding_contact_id.data = current.safeguarding_contact_id or 0
+    if form.validate_on_submit():
+        try:
+            community.update(
+                current_user,
+                default_agreement_id=form.default_agreement_id.data or None,
+                safeguarding_contact_id=form.safeguarding_contact_id.data or None,
+                now=utcnow(),
+            )
+        except DomainError as err:
+            db.session.rollback()
+            show_error(form, err)
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("agreements.community_settings"))
+    return render_template("consent/community.html", form=form), (400 if form.errors else 200)
 
 
 def _facilitated(gathering_id: int) -> Gathering:

@@ -216,6 +216,10 @@ class IncidentReport(db.Model):  # type: ignore[name-defined]
     body: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(sa.String(20), default=IncidentStatus.NEW)
     private_notes: Mapped[str | None] = mapped_column(EncryptedText)
+    #: About an organiser or facilitator: only ``routed_to_id`` reads it (the safeguarding
+    #: contact named when it was filed), or, with no contact, organisers other than the subject.
+    about_leader: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    routed_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -233,3 +237,30 @@ class Ban(db.Model):  # type: ignore[name-defined]
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CommunitySettings(db.Model):  # type: ignore[name-defined]
+    """Settings of the one community an installation serves; a single row, id 1."""
+
+    __tablename__ = "community_settings"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Every new gathering requires it unless an organiser removes it on purpose.
+    default_agreement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agreements.id"))
+    #: Reads reports about organisers and facilitators, and is the only one told of them.
+    safeguarding_contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DefaultAgreementRemoval(db.Model):  # type: ignore[name-defined]
+    """A record that an organiser took the community's default agreement off a gathering."""
+
+    __tablename__ = "default_agreement_removals"
+
+    gathering_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("gatherings.id", ondelete="CASCADE"), primary_key=True
+    )
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id"), primary_key=True)
+    removed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,13 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.consent import rules
+from facilitation.consent import incidents, rules
 from facilitation.consent.models import (
     Ban,
     BoundaryProfile,
     DoNotPairRequest,
-    IncidentReport,
-    IncidentStatus,
     SensitiveAccess,
     SensitiveNote,
 )
@@ -263,46 +261,12 @@ def access_log_for(user: User) -> list[SensitiveAccess]:
     )
 
 
-# --- incidents -------------------------------------------------------------------------
+# --- incidents ---------------------------------------------------------------------------
 
-
-def report_incident(
-    reporter: User | None, body: str, *, now: datetime, gathering_id: int | None = None,
-    subject_user_id: int | None = None,
-) -> IncidentReport:  # fmt: skip
-    """File a concern; ``reporter`` None keeps it anonymous."""
-    body = body.strip()
-    if len(body) < 10:
-        raise DomainError(
-            "body_too_short", "Tell us a little more (at least 10 characters).", "body"
-        )
-    report = IncidentReport(
-        reporter_id=reporter.id if reporter else None,
-        gathering_id=gathering_id,
-        subject_user_id=subject_user_id,
-        body=body[:10_000],
-        status=IncidentStatus.NEW,
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(report)
-    db.session.flush()
-    logger.info("incident report %s filed", report.id)
-    return report
-
-
-def triage(
-    actor: User, report: IncidentReport, status: str, notes: str, *, now: datetime
-) -> IncidentReport:
-    """Move a report along (new, in progress, resolved) with private notes."""
-    if not actor.is_organiser:
-        raise Forbidden("forbidden", "Only organisers triage reports.")
-    if status not in set(IncidentStatus):
-        raise DomainError("bad_status", "Choose new, in progress or resolved.", "status")
-    report.status = status
-    report.private_notes = notes.strip()[:10_000] or None
-    report.updated_at = now
-    return report
+# Filing, reading and triage live in ``incidents`` (with the safeguarding route); these names
+# stay for the callers that know them here.
+report_incident = incidents.report_incident
+triage = incidents.triage
 
 
 # --- bans ------------------------------------------------------------------------------
@@ -322,12 +286,17 @@ def active_ban(email: str | None = None, user_id: int | None = None) -> Ban | No
     ).first()
 
 
-def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
-    """Ban a person (account and email) from the community."""
+def check_bannable(actor: User, person: User) -> None:
+    """Refuse a ban the actor may not make: not an organiser, or of themselves."""
     if not actor.is_organiser:
         raise Forbidden("forbidden", "Only organisers can ban.")
     if person.id == actor.id:
         raise DomainError("self", "You cannot ban yourself.")
+
+
+def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
+    """Ban a person (account and email) from the community."""
+    check_bannable(actor, person)
     existing = active_ban(person.email, person.id)
     if existing is not None:
         return existing

@@ -8,11 +8,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import live_removal, safety
+from facilitation.consent import banning, community, incidents, live_removal, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
@@ -20,6 +21,9 @@ from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus
+from facilitation.messaging import services as mail
+from facilitation.registration import refunds
+from facilitation.registration.pricing import format_money
 
 bp = Blueprint("safety", __name__)
 
@@ -30,6 +34,22 @@ STATUS_LABELS = {
 }
 #: How far back the report form offers gatherings (concerns often come after the day).
 REPORT_LOOKBACK = timedelta(days=180)
+
+
+@bp.app_context_processor
+def _report_reader() -> dict[str, object]:
+    return {"reads_reports": _reads_reports}
+
+
+def _reads_reports() -> bool:
+    """Return whether the menu offers Reports to a non-organiser (the safeguarding contact)."""
+    if not current_user.is_authenticated:
+        return False
+    try:
+        return incidents.may_open_reports(current_user)
+    except SQLAlchemyError:  # an error page while the database is away shows no extra link
+        db.session.rollback()
+        return False
 
 
 def _strip(value: str | None) -> str | None:
@@ -55,6 +75,14 @@ class ReportForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description="Their name or email, as you know it.",
     )
+    about_leader = SelectField(
+        "Is it about one of our organisers or facilitators?",
+        coerce=int,
+        default=0,
+        validate_choice=False,
+        description="Then it goes to the safeguarding contact alone: the person you name "
+        "never reads it, nor do the other organisers.",
+    )
     anonymous = BooleanField(
         "Report anonymously",
         description="We will not store who you are, so we cannot reply to you.",
@@ -76,9 +104,13 @@ class TriageForm(FlaskForm):
 
 
 class BanForm(FlaskForm):
-    """Ban a person, with an optional reason kept for organisers."""
+    """Ban a person, with an optional reason kept for organisers, once confirmed."""
 
     reason = TextAreaField("Reason (organisers only)", validators=[Optional(), Length(max=2000)])
+    confirm = BooleanField(
+        "Yes: ban this person, cancel their upcoming registrations and refund by each "
+        "gathering's refund policy"
+    )
 
 
 def _gathering_choices(selected: int | None) -> list[SelectChoice]:
@@ -110,22 +142,48 @@ def report_concern():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.gathering_id.data = request.args.get("gathering", 0, type=int)
     form.gathering_id.choices = _gathering_choices(form.gathering_id.data)
+    form.about_leader.choices = [SelectChoice(0, "No")] + [
+        SelectChoice(p.id, p.name) for p in incidents.leaders() if p.id != current_user.id
+    ]
     if form.validate_on_submit():
         anonymous = bool(form.anonymous.data)
         try:
-            safety.report_incident(
+            report = incidents.report_incident(
                 None if anonymous else current_user,
                 _body(form.body.data or "", form.about.data),
                 now=utcnow(),
                 gathering_id=form.gathering_id.data or None,
+                subject_user_id=form.about_leader.data or None,
             )
+            _tell(report)
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
         else:
             db.session.commit()
-            return redirect(url_for("safety.report_sent", anonymous=int(anonymous)))
-    return render_template("consent/report.html", form=form), 400 if form.errors else 200
+            return redirect(
+                url_for(
+                    "safety.report_sent",
+                    anonymous=int(anonymous),
+                    safeguarding=int(report.routed_to_id is not None),
+                )
+            )
+    return render_template(
+        "consent/report.html", form=form, contact=community.safeguarding_contact()
+    ), (400 if form.errors else 200)
+
+
+def _tell(report: IncidentReport) -> None:
+    """Queue a note to each reader of a new report; it names nobody and quotes nothing."""
+    link = url_for("safety.show_report", report_id=report.id, _external=True)
+    for person in incidents.to_tell(report):
+        mail.queue(
+            person.email,
+            "A new report needs your attention",
+            f"Hello {person.display_name},\n\nA concern was reported. Read it (after logging "
+            f"in) at:\n{link}\n",
+            kind="incident_reported",
+        )
 
 
 @bp.route("/report-a-concern/sent")
@@ -133,20 +191,22 @@ def report_concern():  # type: ignore[no-untyped-def]
 def report_sent():  # type: ignore[no-untyped-def]
     """Confirm a report and say who will see it."""
     anonymous = request.args.get("anonymous") == "1"
-    return render_template("consent/report_sent.html", anonymous=anonymous)
+    safeguarding = request.args.get("safeguarding") == "1"
+    return render_template(
+        "consent/report_sent.html", anonymous=anonymous, safeguarding=safeguarding
+    )
 
 
 @bp.route("/manage/reports")
-@role_required(Role.ORGANISER)
+@login_required
 def list_reports():  # type: ignore[no-untyped-def]
-    """List incident reports, newest first, optionally of one status."""
+    """List the incident reports the viewer may read, newest first, optionally of one status."""
+    if not incidents.may_open_reports(current_user):
+        abort(403)
     status = request.args.get("status", "")
-    stmt = sa.select(IncidentReport).order_by(IncidentReport.created_at.desc())
-    if status in set(IncidentStatus):
-        stmt = stmt.where(IncidentReport.status == status)
-    else:
+    if status not in set(IncidentStatus):
         status = ""
-    reports = db.session.scalars(stmt.limit(500)).all()
+    reports = incidents.list_for(current_user, status)
     return render_template(
         "consent/reports.html",
         reports=reports,
@@ -170,16 +230,17 @@ def _titles(gathering_ids: set[int]) -> dict[int, str]:
 
 
 @bp.route("/manage/reports/<int:report_id>", methods=["GET", "POST"])
-@role_required(Role.ORGANISER)
+@login_required
 def show_report(report_id: int):  # type: ignore[no-untyped-def]
-    """Show one report and change its status and private notes."""
-    report = db.session.get(IncidentReport, report_id)
-    if report is None:
-        abort(404)
+    """Show one report to a reader of it and change its status and private notes."""
+    try:
+        report = incidents.get_for(current_user, report_id)
+    except DomainError as err:
+        abort(err.status)
     form = TriageForm(obj=report)
     if form.validate_on_submit():
         try:
-            safety.triage(
+            incidents.triage(
                 current_user,
                 report,
                 form.status.data or "",
@@ -200,34 +261,57 @@ def show_report(report_id: int):  # type: ignore[no-untyped-def]
         report=report,
         form=form,
         reporter=reporter,
+        subject=db.session.get(User, report.subject_user_id) if report.subject_user_id else None,
         gathering=gathering,
         labels=STATUS_LABELS,
     ), (400 if form.errors else 200)
 
 
-@bp.route("/manage/people/<int:user_id>/ban", methods=["POST"])
+@bp.route("/manage/people/<int:user_id>/ban", methods=["GET", "POST"])
 @role_required(Role.ORGANISER)
 def ban_person(user_id: int):  # type: ignore[no-untyped-def]
-    """Ban a person, then take them out of any live run."""
-    form = BanForm()
-    if not form.validate_on_submit():
-        flash("Keep the reason under 2,000 characters.", "error")
-        return redirect(url_for("accounts.list_people"))
-    person = db.session.get(User, user_id)
+    """Show what a ban would do; once confirmed, ban, cancel, refund and take them out of runs."""
+    person = db.session.get(User, user_id) if user_id <= community.MAX_ID else None
     if person is None:
         abort(404)
+    form = BanForm()
     now = utcnow()
     try:
-        safety.ban(current_user, person, form.reason.data or "", now=now)
-        outcomes = live_removal.remove_from_live_runs(person.id, now=now)
+        planned = banning.plan(current_user, person, now=now)
     except DomainError as err:
-        db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("accounts.list_people"))
-    db.session.commit()
-    live_removal.announce_removal(user_id, "banned", outcomes)
-    flash(f"{person.name} is banned and has been taken out of any live exercise.", "success")
-    return redirect(url_for("safety.list_bans"))
+    if request.method == "POST" and form.validate() and form.confirm.data:
+        try:
+            outcome = banning.ban_person(
+                current_user, person, form.reason.data or "", confirmed=True, now=now
+            )
+            removals = live_removal.remove_from_live_runs(person.id, now=now)
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            return redirect(url_for("accounts.list_people"))
+        db.session.commit()
+        live_removal.announce_removal(user_id, "banned", removals)
+        sent = refunds.send_owed(outcome.refund_ids)
+        flash(_ban_summary(person, outcome, sent), "success")
+        return redirect(url_for("safety.list_bans"))
+    failed = request.method == "POST" and bool(form.errors)
+    return render_template(
+        "consent/ban_confirm.html", person=person, form=form, planned=planned, money=format_money
+    ), (400 if failed else 200)
+
+
+def _ban_summary(person: User, outcome: banning.BanOutcome, sent: refunds.RefundReport) -> str:
+    text = (
+        f"{person.name} is banned, taken out of any live exercise, and "
+        f"{len(outcome.cancelled)} upcoming registration(s) are cancelled."
+    )
+    if sent.sent:
+        text += f" {len(sent.sent)} card refund(s) sent."
+    if sent.failed:
+        text += f" {len(sent.failed)} refund(s) still owed: see each gathering's registrations."
+    return text
 
 
 @bp.route("/manage/bans/<int:ban_id>/lift", methods=["POST"])

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.consent import rules
+from facilitation.consent import community, rules
 from facilitation.consent.models import (
     Agreement,
     AgreementKind,
@@ -19,6 +19,7 @@ from facilitation.consent.models import (
     Signature,
     gathering_agreements,
 )
+from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -169,13 +170,19 @@ def signers_to_ask_again(agreement: Agreement, now: datetime) -> list[int]:
     return sorted({uid for uid in db.session.scalars(signed.distinct()) if uid is not None})
 
 
-def set_required(actor: User, gathering: Gathering, agreement_ids: list[int]) -> None:
-    """Set which agreements a gathering requires."""
+def set_required(
+    actor: User, gathering: Gathering, agreement_ids: list[int], *, remove_default: bool = False,
+    now: datetime | None = None,
+) -> None:  # fmt: skip
+    """Set which agreements a gathering requires; dropping the community default needs intent."""
     _require_organiser(actor)
     ids = sorted(set(agreement_ids))
     found = db.session.scalars(sa.select(Agreement.id).where(Agreement.id.in_(ids))).all()
     if len(found) != len(ids):
         raise DomainError("no_such_agreement", "Choose agreements from the list.", "agreement_ids")
+    community.note_change(
+        actor, gathering, set(ids), remove_default=remove_default, now=now or utcnow()
+    )
     db.session.execute(
         gathering_agreements.delete().where(gathering_agreements.c.gathering_id == gathering.id)
     )

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from facilitation.accounts.models import Role, User
+from facilitation.consent import community
 from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.extensions import db
 from facilitation.gatherings import permissions, schedule
@@ -21,11 +22,13 @@ from facilitation.gatherings.models import (
     Series,
 )
 from facilitation.registration import cancellation as registration_cancellation
-from facilitation.registration import waitlist
+from facilitation.registration import copying, waitlist
 
 logger = logging.getLogger(__name__)
 
 MAX_CAPACITY = 10_000
+#: How far after its source a duplicate is placed.
+DUPLICATE_SHIFT = timedelta(days=7)
 
 
 @dataclass
@@ -177,6 +180,7 @@ def create_gathering(actor: User, details: Details, timing: Timing, *, now: date
     _apply_details(gathering, details, facilitators)
     db.session.add(gathering)
     db.session.flush()
+    community.attach_default(gathering)
     logger.info("gathering %s created by %s", gathering.id, actor.id)
     return gathering
 
@@ -231,11 +235,16 @@ def cancel(actor: User, gathering: Gathering, note: str, *, now: datetime) -> Ga
 
 
 def duplicate(actor: User, gathering: Gathering, *, now: datetime) -> Gathering:
-    """Copy a gathering into a new draft one week later, outside any series."""
+    """Copy a gathering into a new draft one week later, outside any series.
+
+    The copy has the same details and facilitators, required agreements, registration
+    settings (approval included), ticket options, codes, questions and pairing roles; no
+    registrations, signatures or check-ins.
+    """
     _require_organiser(actor)
     copy = Gathering(
-        starts_at=gathering.starts_at + timedelta(days=7),
-        ends_at=gathering.ends_at + timedelta(days=7),
+        starts_at=gathering.starts_at + DUPLICATE_SHIFT,
+        ends_at=gathering.ends_at + DUPLICATE_SHIFT,
         status=GatheringStatus.DRAFT,
         created_by_id=actor.id,
         created_at=now,
@@ -245,8 +254,12 @@ def duplicate(actor: User, gathering: Gathering, *, now: datetime) -> Gathering:
     )
     details = details_of(gathering)
     _apply_details(copy, details, list(gathering.facilitators))
+    copy.cancellation_note = ""
     db.session.add(copy)
     db.session.flush()
+    copying.copy_offering(gathering, copy, shift=DUPLICATE_SHIFT, now=now)
+    community.copy_requirements(gathering, copy)
+    community.attach_default(copy)
     logger.info("gathering %s duplicated into %s by %s", gathering.id, copy.id, actor.id)
     return copy
 
@@ -331,6 +344,8 @@ def create_series(
         _apply_details(gathering, details, facilitators)
         db.session.add(gathering)
     db.session.flush()
+    for gathering in series.occurrences:
+        community.attach_default(gathering)
     logger.info("series %s created with %d occurrences by %s", series.id, len(planned), actor.id)
     return series
 

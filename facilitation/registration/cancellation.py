@@ -1,5 +1,6 @@
-"""Cancel registrations: by the participant (refund by policy), by the organisers, or all of a
-cancelled gathering's. Each frees its seat for the waitlist in the same transaction.
+"""Cancel registrations: by the participant (refund by policy), by the organisers, with a ban
+(refund by policy), or all of a cancelled gathering's. Each frees its seat for the waitlist
+in the same transaction.
 
 A refund is decided here and recorded as owed; the caller sends it through Stripe after the
 commit (``ledger.refund_plan`` gives the steps) and records it with ``ledger.record_refund``.
@@ -63,10 +64,8 @@ def cancel_by_participant(
     seats.lock_for(registration)
     if now >= gathering.ends_at:
         raise DomainError("gathering_over", "This gathering is over; nothing to cancel.")
-    settings = options.read_settings(gathering)
     paid = _unpaid_share(registration)
-    deadline = states.refund_deadline(gathering.starts_at, settings.refund_deadline_hours)
-    decision = states.refund_decision(settings.refund_policy, deadline, now, paid)
+    decision = refund_by_policy(registration, now)
     _cancel(registration, user, "", now)
     if decision is RefundDecision.FULL:
         registration.refund_owed_minor += paid
@@ -100,6 +99,54 @@ def cancel_by_organiser(
         by_organiser=True,
     )
     logger.info("registration %s cancelled by %s (refund: %s)", registration.id, actor.id, refund)
+    return CancelOutcome(registration, decision, registration.refund_outstanding_minor, offered)
+
+
+def upcoming_live(user_id: int, now: datetime) -> list[Registration]:
+    """Return a person's live registrations for gatherings not yet over nor cancelled."""
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Gathering, Gathering.id == Registration.gathering_id)
+            .where(
+                Registration.user_id == user_id,
+                Registration.status.in_([s.value for s in LIVE]),
+                Gathering.ends_at > now,
+                Gathering.status != "cancelled",
+            )
+            .order_by(Gathering.starts_at, Registration.id)
+        )
+    )
+
+
+def refund_by_policy(registration: Registration, now: datetime) -> RefundDecision:
+    """Return what the gathering's refund policy gives back if this registration ends now."""
+    gathering = registration.gathering
+    settings = options.read_settings(gathering)
+    deadline = states.refund_deadline(gathering.starts_at, settings.refund_deadline_hours)
+    return states.refund_decision(
+        settings.refund_policy, deadline, now, _unpaid_share(registration)
+    )
+
+
+def cancel_for_ban(actor: User, registration: Registration, *, now: datetime) -> CancelOutcome:
+    """Cancel a banned person's registration, refunding by the gathering's refund policy."""
+    options.require_manager(actor, registration.gathering)
+    seats.lock_for(registration)
+    paid = _unpaid_share(registration)
+    decision = refund_by_policy(registration, now)
+    _cancel(registration, actor, "", now)
+    if decision is RefundDecision.FULL:
+        registration.refund_owed_minor += paid
+    db.session.flush()
+    offered = waitlist.promote_locked(registration.gathering, now=now)
+    emails.cancelled(
+        registration,
+        refund_minor=registration.refund_outstanding_minor,
+        decision=decision,
+        by_organiser=True,
+    )
+    logger.info("registration %s cancelled with a ban (%s)", registration.id, decision)
     return CancelOutcome(registration, decision, registration.refund_outstanding_minor, offered)
 
 

@@ -12,7 +12,7 @@ from facilitation.accounts import privacy
 from facilitation.accounts.models import Role, User
 from facilitation.api import tokens as api_tokens
 from facilitation.attendance import services as attendance
-from facilitation.consent import safety
+from facilitation.consent import community, safety
 from facilitation.consent import services as consent
 from facilitation.consent.models import BoundaryProfile, IncidentReport, Signature
 from facilitation.core.clock import utcnow
@@ -100,6 +100,16 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
         others[2], "A concern about how this person behaved.", now=now, subject_user_id=person.id
     )
     safety.ban(person, others[1], "Ban reason written by the person", now=now)
+    # They are the safeguarding contact (a report about another organiser goes to them) and
+    # took the community's default agreement off their own gathering on purpose.
+    community.update(
+        person, default_agreement_id=agreement.id, safeguarding_contact_id=person.id, now=now
+    )
+    safety.report_incident(
+        others[2], "A concern about another organiser.", now=now, subject_user_id=organiser.id
+    )
+    consent.set_required(person, led, [agreement.id], now=now)
+    consent.set_required(person, led, [], remove_default=True, now=now)
     mail.queue(person.email, f"Hello {person.display_name}", f"Dear {NAME},", kind="test")
     # As its organiser they take a payment at the door.
     ledger.record_door_payment(person, theirs, 2000, now=now)

@@ -178,7 +178,9 @@ def test_an_organiser_bans_from_the_people_page(client, auth):
     person = make_user(email="Ban.Me@example.org")
     db.session.commit()
     auth.login(organiser)
-    response = client.post(f"/manage/people/{person.id}/ban", data={"reason": "harassment"})
+    response = client.post(
+        f"/manage/people/{person.id}/ban", data={"reason": "harassment", "confirm": "y"}
+    )
     assert response.status_code == 302
     record = safety.active_ban(user_id=person.id)
     assert record is not None and record.reason == "harassment"
@@ -254,7 +256,7 @@ def test_a_banned_phone_is_removed_and_the_round_re_paired_without_them(app, cli
     other.get_received(NS)
 
     auth.login(organiser)
-    assert client.post(f"/manage/people/{banned.id}/ban").status_code == 302
+    assert client.post(f"/manage/people/{banned.id}/ban", data={"confirm": "y"}).status_code == 302
 
     assert not phone.is_connected(NS)
     # get_received refuses once disconnected; what arrived before is still in the queue.
