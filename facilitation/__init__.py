@@ -261,7 +261,9 @@ def _register_template_helpers(app: Flask) -> None:
     from facilitation.core import display
     from facilitation.core.text import render_markdown
     from facilitation.core.web import PostForm
+    from facilitation.gatherings.models import KIND_LABELS, GatheringKind
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
     app.jinja_env.globals["csrf_form"] = PostForm
     display.register(app)

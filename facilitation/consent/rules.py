@@ -9,6 +9,9 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 MAX_SIGNATURE_BYTES = 200_000
 MIN_INK_PIXELS = 150
 MIN_INK_WIDTH = 60

@@ -12,6 +12,9 @@ from datetime import datetime
 
 from facilitation.registration.states import Status
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 def holds_seat(
     status: str, hold_expires_at: datetime | None, offer_expires_at: datetime | None, now: datetime
