@@ -13,7 +13,6 @@ import argparse
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +25,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live_server import ROOT, free_port
+from tests import children
+from tests.live_server import PATIENCE_S, ROOT, free_port
 from tests.services import in_ci
 
 #: Keys localstripe accepts (any sk_…/pk_…) and the signing secret the tests give it.
@@ -63,10 +63,11 @@ class LocalStripe:
             "STRIPE_JS_URL": self.js_url,
         }
 
-    def start(self, timeout: float = 20.0) -> LocalStripe:
+    def start(self, timeout: float = PATIENCE_S) -> LocalStripe:
         """Start the server and wait until it serves its Stripe.js."""
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = children.spawn(
+                "localstripe",
                 [
                     sys.executable,
                     "-m",
@@ -83,9 +84,10 @@ class LocalStripe:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"localstripe exited early: {self.log()[-400:]}")
             try:
-                if requests.get(self.js_url, timeout=1).status_code == 200:
+                if requests.get(self.js_url, timeout=5).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -95,13 +97,8 @@ class LocalStripe:
 
     def stop(self) -> None:
         """Stop the server (by its pid)."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process:
+            children.stop_process(self.process)
 
     def log(self) -> str:
         """Return what the server printed."""
