@@ -87,7 +87,7 @@ class LocalStripe:
                 self.stop()
                 raise RuntimeError(f"localstripe exited early: {self.log()[-400:]}")
             try:
-                if requests.get(self.js_url, timeout=5).status_code == 200:
+                if requests.get(self.js_url, timeout=PATIENCE_S).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -113,7 +113,7 @@ class LocalStripe:
         if events is not None:
             data["events"] = events
         response = requests.post(
-            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=5
+            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=PATIENCE_S
         )
         response.raise_for_status()
         return webhook_id
@@ -126,12 +126,12 @@ class LocalStripe:
         """
         data = {"url": "http://127.0.0.1:9/", "secret": "unused", "events": ["none.never"]}
         requests.post(
-            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=5
+            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=PATIENCE_S
         ).raise_for_status()
 
     def flush(self) -> None:
         """Forget every object (customers, PaymentIntents…); webhooks stay registered."""
-        requests.delete(f"{self.api_base}/_config/data", timeout=5).raise_for_status()
+        requests.delete(f"{self.api_base}/_config/data", timeout=PATIENCE_S).raise_for_status()
 
 
 def running() -> Iterator[LocalStripe]:
@@ -184,7 +184,7 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/stripe-webhook"
 
     def wait_for(
-        self, event_type: str, object_id: str, timeout: float = 10.0
+        self, event_type: str, object_id: str, timeout: float = PATIENCE_S
     ) -> tuple[dict[str, str], bytes]:
         """Wait for the delivery of ``event_type`` about ``object_id``; return headers, body."""
         deadline = time.monotonic() + timeout
