@@ -195,8 +195,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hardening(app: Flask) -> None:
-    from facilitation.core import limits, security
+    from facilitation.core import limits, request_log, security
 
+    request_log.install(app)  # first, so its clock starts before any other check runs
     security.install(app)
     limits.install(app)
 
