@@ -26,6 +26,8 @@ from facilitation.core.ports import port_problem  # noqa: E402
 from facilitation.exercises.sockets import ensure_ticker  # noqa: E402
 from facilitation.extensions import socketio  # noqa: E402
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE} if __name__ == "__main__" else None)
 
 
@@ -38,8 +40,10 @@ def main() -> None:
     problem = port_problem(args.host, args.port)
     if problem:
         sys.exit(problem)  # one line on stderr and status 1, not a traceback
-    # The app logs one line per request (facilitation.core.request_log); the servers' own
-    # access logs would repeat each in another format.
+    # Our own INFO lines (one per request, emails kept in the outbox, domain actions) and
+    # everyone's warnings, to stderr. The servers' own access logs would repeat each request
+    # in another format, so they stay off.
+    logging.basicConfig(format=LOG_FORMAT, datefmt="%H:%M:%S", level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"Serving on http://{args.host}:{args.port} ({ASYNC_MODE})  (Ctrl+C to stop)", flush=True)
     ensure_ticker(app)
