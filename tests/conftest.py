@@ -161,11 +161,16 @@ def _postgres_database(name: str, instance_dir: str) -> Iterator[str]:
 
 def _migrated(uri: str, instance_dir: str) -> str:
     app = create_app(_test_config(uri, instance_dir))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
+    # migrations/env.py configures logging from alembic.ini: a second, stderr copy of every
+    # log line in each failure report. Put the root logger back as pytest set it.
+    root.handlers[:], root.level = handlers, level
     return uri
 
 
