@@ -47,6 +47,8 @@ SLOW_FIRST = (
     "tests/core/test_csp_browser.py",
     "tests/attendance/test_desk_browser.py",
     "tests/registration/test_register_browser.py",
+    "tests/test_packaging.py",
+    "tests/test_serving.py",
 )
 
 
