@@ -10,13 +10,22 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install lint format bench bench-live bench-load migrate
+.PHONY: run test install install-run lint format bench bench-live bench-load migrate
 
+# What serving needs and no more (`make run`): the package and its runtime dependencies,
+# as production installs it.
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Serving plus the test, lint and benchmark tools (`make test`, `make lint`, `make bench`).
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
 # Front-end libraries come from the npm registry at set-up and are copied into
 # static/vendor, which git ignores: the venue needs no internet, the repo holds no copies.
@@ -32,13 +41,17 @@ static/vendor/.installed: node_modules/.installed
 
 install: $(VENV)/.installed static/vendor/.installed
 
-## Create the virtualenv, migrate the SQLite database, seed the demo and serve.
-run: install
+install-run: $(VENV)/.installed-run static/vendor/.installed
+
+## Create the virtualenv (runtime only), migrate the SQLite database, seed the demo and serve
+## on HOST:PORT (127.0.0.1:5000).
+run: install-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT)
 
-## Install and run the whole suite (SQLite and PostgreSQL), on three worker processes.
+## Install with the dev tools and run the whole suite (SQLite and PostgreSQL) on TEST_WORKERS
+## processes; PYTEST_ARGS are passed to pytest (e.g. PYTEST_ARGS="-k faults -x").
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

@@ -195,8 +195,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hardening(app: Flask) -> None:
-    from facilitation.core import limits, security
+    from facilitation.core import limits, request_log, security
 
+    request_log.install(app)  # first, so its clock starts before any other check runs
     security.install(app)
     limits.install(app)
 
@@ -262,8 +263,10 @@ def _register_template_helpers(app: Flask) -> None:
     from facilitation.core.text import render_markdown
     from facilitation.core.web import PostForm
     from facilitation.gatherings import permissions
+    from facilitation.gatherings.models import KIND_LABELS, GatheringKind
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
     app.jinja_env.globals["csrf_form"] = PostForm
     app.jinja_env.globals["may"] = permissions.may
     display.register(app)

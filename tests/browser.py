@@ -6,9 +6,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.live_server import PATIENCE_S
 from tests.services import in_ci
 
 CHROMIUM = os.environ.get("FACILITATION_CHROMIUM", "/usr/bin/chromium")
@@ -45,10 +47,32 @@ def launched(extra_args: tuple[str, ...] = ()) -> Iterator[object]:
         browser = playwright.chromium.launch(
             executable_path=path, args=[*CHROMIUM_ARGS, *extra_args]
         )
+        _patient(browser)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def _patient(browser: Any) -> None:
+    """Give every page of ``browser`` ``PATIENCE_S`` for each wait instead of Playwright's 30 s.
+
+    A wait returns as soon as its condition holds; the bound only decides when a page that
+    never gets there is called broken, and a loaded 2-core machine needs longer than 30 s.
+    """
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def patient_context(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        context.set_default_timeout(PATIENCE_S * 1000)
+        return context
+
+    def patient_page(*args: Any, **kwargs: Any) -> Any:
+        page = new_page(*args, **kwargs)
+        page.set_default_timeout(PATIENCE_S * 1000)
+        return page
+
+    browser.new_context, browser.new_page = patient_context, patient_page
 
 
 class Offline:

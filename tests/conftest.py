@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -22,7 +23,8 @@ from facilitation import create_app
 from facilitation.core import crypto
 from facilitation.exercises import sockets
 from facilitation.extensions import db
-from tests import factories
+from facilitation.messaging.services import OUTBOX_LOGGER
+from tests import children, factories
 from tests.services import postgres_admin_url, postgres_or_skip
 from tests.stripe_server import LocalStripe, running
 
@@ -45,6 +47,8 @@ SLOW_FIRST = (
     "tests/core/test_csp_browser.py",
     "tests/attendance/test_desk_browser.py",
     "tests/registration/test_register_browser.py",
+    "tests/test_packaging.py",
+    "tests/test_serving.py",
 )
 
 
@@ -54,8 +58,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Record that the suite is running (some code reads it to lower costs)."""
+    """Record that the suite is running; keep captured emails out of failure reports."""
     os.environ.setdefault("FACILITATION_TESTING", "1")
+    # Without MAIL_URL every email is logged whole at INFO; a failing test would show each
+    # one it sent (a run once printed 19,000 lines of them). Tests that read them use caplog.
+    logging.getLogger(OUTBOX_LOGGER).setLevel(logging.WARNING)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[object]:
+    """Stop every process the test body started and left running, whatever its outcome."""
+    position = children.mark()
+    try:
+        return (yield)
+    finally:
+        children.stop_started_since(position)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_running() -> Iterator[None]:
+    """Fail the run, naming them, if processes the suite started outlive it (then stop them).
+
+    Set up before every other session fixture, so torn down after them all (localstripe and
+    the rest have stopped theirs by then); each xdist worker checks its own children.
+    """
+    yield
+    left = children.leftovers()
+    if left:
+        children.stop_all()
+        pytest.fail(
+            "processes started by the tests were still running at the end (now stopped):\n  "
+            + "\n  ".join(left),
+            pytrace=False,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Last resort: stop whatever the suite started that still runs, and say so loudly."""
+    config = session.config
+    # xdist's controller has the workers as its children; each worker checks its own.
+    controller = not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+    left = [] if controller else children.leftovers()
+    if left:
+        children.stop_all()
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("!", "processes the tests started were still running", red=True)
+            for line in left:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _test_config(uri: str, instance: str) -> dict[str, object]:
@@ -112,11 +163,16 @@ def _postgres_database(name: str, instance_dir: str) -> Iterator[str]:
 
 def _migrated(uri: str, instance_dir: str) -> str:
     app = create_app(_test_config(uri, instance_dir))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
+    # migrations/env.py configures logging from alembic.ini: a second, stderr copy of every
+    # log line in each failure report. Put the root logger back as pytest set it.
+    root.handlers[:], root.level = handlers, level
     return uri
 
 

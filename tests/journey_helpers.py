@@ -25,6 +25,7 @@ from facilitation.registration.models import TicketOption
 from tests.attendance.factories import check_in
 from tests.consent.factories import sign
 from tests.factories import make_gathering, make_user
+from tests.live_server import PATIENCE_S
 from tests.registration.factories import make_option, register
 
 TOUR_DOCS = Path(__file__).resolve().parents[1] / "docs" / "tour"
@@ -138,7 +139,7 @@ def cookie(app, user: User) -> str:  # type: ignore[no-untyped-def]
 def context(browser, offline, url: str, app=None, user: User | None = None, **options):  # type: ignore[no-untyped-def]
     """Open a browser context with every other origin blocked, logged in as ``user`` if given."""
     new = browser.new_context(**options)
-    new.set_default_timeout(15000)
+    new.set_default_timeout(PATIENCE_S * 1000)
     offline.attach(new)
     if user is not None:
         new.add_cookies([{"name": "session", "value": cookie(app, user), "url": url}])

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import requests
 
+from tests import children
+
 ROOT = Path(__file__).resolve().parents[1]
+#: How long to wait for something that must happen (a server answering, a screen healing)
+#: before calling it lost. Each wait returns as soon as it happens, so a passing test never
+#: waits this long; it is this long because the suite runs on a 2-core machine shared with
+#: other work, where at a load of about 9 a gevent server took over 20 s to start answering.
+PATIENCE_S = float(os.environ.get("GATHERWELL_TEST_PATIENCE_S", "120"))
 
 
 def free_port() -> int:
@@ -40,11 +47,12 @@ class ServerProcess:
         """Return the base URL."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
-        """Start the server and wait until it answers."""
+    def start(self, timeout: float = PATIENCE_S) -> ServerProcess:
+        """Start the server and wait until it answers (stopped again if it never does)."""
         log = self.log_path.open("ab")
         self._log = log
-        self.process = subprocess.Popen(
+        self.process = children.spawn(
+            "server",
             [sys.executable, "wsgi.py", "--port", str(self.port)],
             cwd=ROOT,
             env=self.env,
@@ -54,12 +62,14 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._close_log()
                 raise RuntimeError(f"server exited early; see {self.log_path}")
             try:
-                requests.get(self.url + "/log-in", timeout=1)
+                requests.get(self.url + "/log-in", timeout=5)
                 return self
             except requests.RequestException:
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"server did not answer within {timeout}s; see {self.log_path}")
 
     def freeze(self) -> None:
@@ -80,13 +90,9 @@ class ServerProcess:
             self._log = None
 
     def stop(self) -> None:
-        """Stop the server."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """Stop the server (a frozen one too)."""
+        if self.process:
+            children.stop_process(self.process)
         self._close_log()
 
     def log(self) -> str:
@@ -145,10 +151,10 @@ class LiveClient:
             auth={"run_id": run_id, **auth},
             headers=headers,
             transports=["websocket"],
-            wait_timeout=10,
+            wait_timeout=PATIENCE_S,
         )
 
-    def call(self, event: str, payload: dict | None = None, timeout: float = 10) -> dict:
+    def call(self, event: str, payload: dict | None = None, timeout: float = PATIENCE_S) -> dict:
         """Emit an event once the namespace is connected; return the acknowledgement.
 
         The server sends snapshots from its connect handler, just before the namespace's
@@ -164,7 +170,7 @@ class LiveClient:
         with self._lock:
             return [data for event, data in self.events if event == name]
 
-    def wait_for(self, name: str, predicate=lambda data: True, timeout: float = 10.0) -> dict:
+    def wait_for(self, name: str, predicate=lambda data: True, timeout: float = PATIENCE_S) -> dict:
         """Wait until an event ``name`` whose payload satisfies ``predicate`` arrives."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -258,14 +264,15 @@ class RedisServer:
         """Return the redis:// URL."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
+    def start(self, timeout: float = PATIENCE_S) -> RedisServer:
         """Start (again, on the same port) and wait until it answers PING."""
         import redis
 
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = children.spawn(
+                "redis-server",
                 command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -277,6 +284,7 @@ class RedisServer:
                 return self
             except redis.RedisError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"redis-server did not answer within {timeout}s; see {self.log_path}")
 
     def stop(self) -> None:
@@ -327,6 +335,12 @@ class PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
         self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        # pg_ctl leaves the server running as a daemon, not as our child: track it by hand.
+        children.track(
+            f"PostgreSQL cluster in {self.directory} (port {self.port})",
+            alive=lambda: (self.data / "postmaster.pid").exists(),
+            stop=self.destroy,
+        )
         self.start()
         return self
 

@@ -13,7 +13,6 @@ import argparse
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +25,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live_server import ROOT, free_port
+from tests import children
+from tests.live_server import PATIENCE_S, ROOT, free_port
 from tests.services import in_ci
 
 #: Keys localstripe accepts (any sk_…/pk_…) and the signing secret the tests give it.
@@ -63,10 +63,11 @@ class LocalStripe:
             "STRIPE_JS_URL": self.js_url,
         }
 
-    def start(self, timeout: float = 20.0) -> LocalStripe:
+    def start(self, timeout: float = PATIENCE_S) -> LocalStripe:
         """Start the server and wait until it serves its Stripe.js."""
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = children.spawn(
+                "localstripe",
                 [
                     sys.executable,
                     "-m",
@@ -83,9 +84,10 @@ class LocalStripe:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"localstripe exited early: {self.log()[-400:]}")
             try:
-                if requests.get(self.js_url, timeout=1).status_code == 200:
+                if requests.get(self.js_url, timeout=PATIENCE_S).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -95,13 +97,8 @@ class LocalStripe:
 
     def stop(self) -> None:
         """Stop the server (by its pid)."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process:
+            children.stop_process(self.process)
 
     def log(self) -> str:
         """Return what the server printed."""
@@ -116,7 +113,7 @@ class LocalStripe:
         if events is not None:
             data["events"] = events
         response = requests.post(
-            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=5
+            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=PATIENCE_S
         )
         response.raise_for_status()
         return webhook_id
@@ -129,12 +126,12 @@ class LocalStripe:
         """
         data = {"url": "http://127.0.0.1:9/", "secret": "unused", "events": ["none.never"]}
         requests.post(
-            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=5
+            f"{self.api_base}/_config/webhooks/{webhook_id}", json=data, timeout=PATIENCE_S
         ).raise_for_status()
 
     def flush(self) -> None:
         """Forget every object (customers, PaymentIntents…); webhooks stay registered."""
-        requests.delete(f"{self.api_base}/_config/data", timeout=5).raise_for_status()
+        requests.delete(f"{self.api_base}/_config/data", timeout=PATIENCE_S).raise_for_status()
 
 
 def running() -> Iterator[LocalStripe]:
@@ -187,7 +184,7 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/stripe-webhook"
 
     def wait_for(
-        self, event_type: str, object_id: str, timeout: float = 10.0
+        self, event_type: str, object_id: str, timeout: float = PATIENCE_S
     ) -> tuple[dict[str, str], bytes]:
         """Wait for the delivery of ``event_type`` about ``object_id``; return headers, body."""
         deadline = time.monotonic() + timeout

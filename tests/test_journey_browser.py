@@ -36,6 +36,7 @@ from tests.journey_helpers import (
     rests_of,
     set_the_stage,
 )
+from tests.live_server import PATIENCE_S
 from tests.registration.stripe_helpers import pay, server_process
 
 #: A card that needs 3-D Secure: the only kind the fake Stripe.js can finish in the page.
@@ -184,7 +185,9 @@ def test_the_whole_journey(pg_app, server, localstripe, tmp_path):
         qr_video(f"GW1:{token}", video)
         desk = context(browser, offline, url, **PHONE).new_page()
         log_in(desk, url, stage.door.email, PASSWORD, f"/desk/{gathering.id}")
-        desk.wait_for_selector(f"#card-name:has-text('{VISITOR['name']}')", timeout=20000)
+        desk.wait_for_selector(
+            f"#card-name:has-text('{VISITOR['name']}')", timeout=PATIENCE_S * 1000
+        )
         assert desk.text_content("[data-decision]").strip() == "Admit"
         desk.click("button.desk-admit-button")
         desk.wait_for_selector(f"text=Checked in: {VISITOR['name']}")

@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 28, 56
 BAR_COLOUR, LINE_COLOUR, GRID_COLOUR, TEXT_COLOUR = "#4a6fa5", "#c0612b", "#d9d9d9", "#333"

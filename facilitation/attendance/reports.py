@@ -25,6 +25,9 @@ from facilitation.registration.export import safe_cell
 from facilitation.registration.pricing import format_money
 from facilitation.registration.states import Status
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""

@@ -37,6 +37,9 @@ from zoneinfo import ZoneInfo
 from facilitation.registration.pricing import format_money
 from facilitation.registration.states import Status
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 BAN_MESSAGE = "Please ask the organiser to come to the door."
 #: What the desk is told beneath it: clear to whoever works the desk, neutral to the person.
 BAN_DETAIL = "Do not check them in. An organiser will speak with them."

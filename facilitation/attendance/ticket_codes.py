@@ -22,6 +22,9 @@ import segno
 
 from facilitation.core.errors import DomainError
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 #: The tag in front of the token in a QR code; a later format gets a new number.
 PREFIX = "GW1:"
 #: Where the ticket page lives, followed by the token.

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import struct
+import io
 import unicodedata
-import zlib
 from dataclasses import dataclass
+
+from PIL import Image, ImageMath
+
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
 
 MAX_SIGNATURE_BYTES = 200_000
 MIN_INK_PIXELS = 150
 MIN_INK_WIDTH = 60
 MIN_INK_HEIGHT = 15
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_WIDTH, MAX_HEIGHT = 2000, 1000
+#: Ink is a pixel whose red + green + blue is under this and whose alpha is over that.
+DARK_BELOW, OPAQUE_ABOVE = 600, 64
 
 
 class SignatureImageError(ValueError):
@@ -40,83 +47,40 @@ class Ink:
     bbox_height: int
 
 
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    if pa <= pb and pa <= pc:
-        return a
-    return b if pb <= pc else c
-
-
-def _unfilter(raw: bytes, width: int, height: int, bpp: int) -> list[bytearray]:
-    stride = width * bpp
-    rows: list[bytearray] = []
-    previous = bytearray(stride)
-    pos = 0
-    for _ in range(height):
-        kind = raw[pos]
-        line = bytearray(raw[pos + 1 : pos + 1 + stride])
-        pos += 1 + stride
-        for i in range(stride):
-            left = line[i - bpp] if i >= bpp else 0
-            up = previous[i]
-            corner = previous[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + ((left + up) >> 1)) & 0xFF
-            elif kind == 4:
-                line[i] = (line[i] + _paeth(left, up, corner)) & 0xFF
-            elif kind != 0:
-                raise SignatureImageError("bad_image", "The signature image is damaged.")
-        rows.append(line)
-        previous = line
-    return rows
-
-
 def signature_ink(png: bytes) -> Ink:
-    """Measure the ink in a canvas PNG (8-bit RGBA or RGB, not interlaced)."""
+    """Measure the ink in a canvas PNG: dark, mostly opaque pixels and the box around them.
+
+    Pillow decodes the image (any PNG the pad or another browser makes: RGBA, RGB, grey,
+    palette, interlaced); the size is checked before any pixel is decoded, so a small file
+    cannot unpack into a huge image.
+    """
     if len(png) > MAX_SIGNATURE_BYTES:
         raise SignatureImageError("too_large", "The signature image is too large.")
     if not png.startswith(PNG_MAGIC):
         raise SignatureImageError("not_png", "The signature must be a drawn image (PNG).")
-    pos, idat, header = len(PNG_MAGIC), bytearray(), None
+    damaged = SignatureImageError("bad_image", "The signature image is damaged.")
     try:
-        while pos < len(png):
-            length, kind = struct.unpack(">I4s", png[pos : pos + 8])
-            data = png[pos + 8 : pos + 8 + length]
-            pos += 12 + length
-            if kind == b"IHDR":
-                header = struct.unpack(">IIBBBBB", data)
-            elif kind == b"IDAT":
-                idat += data
-            elif kind == b"IEND":
-                break
-        if header is None:
-            raise SignatureImageError("bad_image", "The signature image is damaged.")
-        width, height, depth, colour, _, _, interlace = header
-        if depth != 8 or colour not in (2, 6) or interlace:
-            raise SignatureImageError("bad_image", "Draw the signature in the box provided.")
-        if not (0 < width <= 2000 and 0 < height <= 1000):
+        image = Image.open(io.BytesIO(png), formats=["PNG"])
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise damaged from None
+    with image:
+        width, height = image.size
+        if not (0 < width <= MAX_WIDTH and 0 < height <= MAX_HEIGHT):
             raise SignatureImageError("bad_image", "The signature image has an odd size.")
-        bpp = 4 if colour == 6 else 3
-        rows = _unfilter(zlib.decompress(bytes(idat)), width, height, bpp)
-    except (struct.error, zlib.error, IndexError):
-        raise SignatureImageError("bad_image", "The signature image is damaged.") from None
-    pixels, xs, ys = 0, [], []
-    for y, row in enumerate(rows):
-        for x in range(width):
-            px = row[x * bpp : x * bpp + bpp]
-            opaque = px[3] > 64 if bpp == 4 else True
-            dark = (px[0] + px[1] + px[2]) < 600
-            if opaque and dark:
-                pixels += 1
-                xs.append(x)
-                ys.append(y)
-    bbox_w = (max(xs) - min(xs) + 1) if xs else 0
-    bbox_h = (max(ys) - min(ys) + 1) if ys else 0
+        try:
+            red, green, blue, alpha = image.convert("RGBA").split()
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise damaged from None
+    ink = ImageMath.lambda_eval(
+        lambda b: ((b["r"] + b["g"] + b["b"]) < DARK_BELOW) * (b["a"] > OPAQUE_ABOVE),
+        r=red,
+        g=green,
+        b=blue,
+        a=alpha,
+    ).convert("L")
+    box = ink.getbbox()
+    pixels = ink.histogram()[1]
+    bbox_w, bbox_h = (box[2] - box[0], box[3] - box[1]) if box else (0, 0)
     return Ink(width, height, pixels, bbox_w, bbox_h)
 
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from markupsafe import Markup, escape
 
-from facilitation.gatherings.models import KIND_LABELS, Gathering, GatheringKind
+
+class Dated(Protocol):
+    """Anything with a start time and a time zone (a gathering)."""
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
+D = TypeVar("D", bound=Dated)
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -40,9 +53,9 @@ def when_html(start: datetime, end: datetime, tz: str) -> Markup:
     )
 
 
-def group_by_month(gatherings: list[Gathering]) -> list[tuple[str, list[Gathering]]]:
+def group_by_month(gatherings: Sequence[D]) -> list[tuple[str, list[D]]]:
     """Group gatherings (already in start order) under 'December 2026'-style headings."""
-    groups: list[tuple[str, list[Gathering]]] = []
+    groups: list[tuple[str, list[D]]] = []
     for gathering in gatherings:
         label = f"{local(gathering.starts_at, gathering.timezone):%B %Y}"
         if not groups or groups[-1][0] != label:
@@ -52,10 +65,9 @@ def group_by_month(gatherings: list[Gathering]) -> list[tuple[str, list[Gatherin
 
 
 def register(app: Flask) -> None:
-    """Register the filters on ``app``."""
+    """Register the filters on ``app`` (each domain adds its own, e.g. ``kind_label``)."""
     app.jinja_env.filters["when"] = lambda g: when_html(g.starts_at, g.ends_at, g.timezone)
     app.jinja_env.filters["when_text"] = lambda g: format_when(g.starts_at, g.ends_at, g.timezone)
-    app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
     app.jinja_env.filters["day"] = lambda dt, tz: format_day(local(dt, tz))
     app.jinja_env.filters["groupby_month"] = group_by_month
     app.jinja_env.filters["local_fmt"] = lambda dt, tz, fmt: local(dt, tz).strftime(fmt)

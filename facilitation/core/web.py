@@ -12,14 +12,17 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.urls import iri_to_uri
 
-from facilitation.accounts.models import Role
 from facilitation.core.errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def role_required(role: Role) -> Callable[[F], F]:
-    """Let only logged-in people with ``role`` (or above) through; others get 403."""
+def role_required(role: Any) -> Callable[[F], F]:
+    """Let only logged-in people with ``role`` (or above) through; others get 403.
+
+    ``role`` is an ``accounts.models.Role``; core imports no domain package, so the user
+    model's ``has_role`` decides what it means.
+    """
 
     def decorator(view: F) -> F:
         @wraps(view)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from facilitation.core.errors import DomainError
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 MAX_SHORT = 300
 MAX_LONG = 5000
 MAX_CHOICES = 30

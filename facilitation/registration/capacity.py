@@ -12,20 +12,35 @@ from datetime import datetime
 
 from facilitation.registration.states import Status
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
+
+#: The seat-hold deadline rule, the one place it is written: a confirmed registration keeps
+#: its seat; a held or an offered one keeps it strictly before the deadline in the column named
+#: here, and has lapsed from that moment on. ``holds_seat`` reads it, and so do the SQL
+#: conditions built from it (``seats.seat_condition``, ``seats.lapsed_condition``).
+SEAT_DEADLINES: Mapping[Status, str] = {
+    Status.HELD: "hold_expires_at",
+    Status.OFFERED: "offer_expires_at",
+}
+
+
+def kept_before(deadline: datetime | None, now: datetime) -> bool:
+    """Return whether a seat with this deadline is still kept at ``now``."""
+    return deadline is not None and now < deadline
+
 
 def holds_seat(
     status: str, hold_expires_at: datetime | None, offer_expires_at: datetime | None, now: datetime
 ) -> bool:
-    """Return whether a registration keeps a seat at ``now``.
-
-    Confirmed always does; held and offered only strictly before their deadline.
-    """
+    """Return whether a registration keeps a seat at ``now`` (see ``SEAT_DEADLINES``)."""
     if status == Status.CONFIRMED:
         return True
-    if status == Status.HELD:
-        return hold_expires_at is not None and now < hold_expires_at
-    if status == Status.OFFERED:
-        return offer_expires_at is not None and now < offer_expires_at
+    values = {"hold_expires_at": hold_expires_at, "offer_expires_at": offer_expires_at}
+    for deadline_status, column in SEAT_DEADLINES.items():
+        if status == deadline_status:
+            return kept_before(values[column], now)
     return False
 
 

@@ -8,6 +8,9 @@ from datetime import datetime
 
 from facilitation.registration.pricing import format_money
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 HEADER = [
     "Name",
     "Email",

@@ -17,14 +17,14 @@ from facilitation.core.errors import DomainError, Forbidden, NotFound
 from facilitation.extensions import db
 from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering, GatheringStatus
-from facilitation.registration import pricing
+from facilitation.registration import pricing, seats
 from facilitation.registration.models import (
     DiscountCode,
     Registration,
     RegistrationSettings,
     TicketOption,
 )
-from facilitation.registration.states import LIVE, RefundPolicy, Status
+from facilitation.registration.states import LIVE, RefundPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -350,10 +350,7 @@ def code_uses(code: DiscountCode, now: datetime) -> int:
     Waiting and applied ones count too, so a limited scholarship is never promised to more
     people than it has places; lapsed holds and offers do not.
     """
-    lapsed = sa.or_(
-        sa.and_(Registration.status == Status.HELD, Registration.hold_expires_at <= now),
-        sa.and_(Registration.status == Status.OFFERED, Registration.offer_expires_at <= now),
-    )
+    lapsed = seats.lapsed_condition(now)
     return (
         db.session.scalar(
             sa.select(sa.func.count()).where(

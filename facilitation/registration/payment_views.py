@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-import stripe
 from flask import (
     Blueprint,
     Response,
@@ -33,7 +32,12 @@ from facilitation.core.web import PostForm
 from facilitation.extensions import csrf, db
 from facilitation.registration import ledger, pages, payments, refunds, services, stripe_events
 from facilitation.registration.models import Payment, Registration
-from facilitation.registration.payments import PaymentError, PaymentIntentInfo, StripeGateway
+from facilitation.registration.payments import (
+    PaymentError,
+    PaymentIntentInfo,
+    StripeEvent,
+    StripeGateway,
+)
 from facilitation.registration.states import Status
 
 bp = Blueprint("payments", __name__)
@@ -254,7 +258,7 @@ def _late_message(outcome: ledger.PaymentOutcome, report: refunds.RefundReport) 
     )
 
 
-def _text(event: stripe.Event, name: str) -> bool:
+def _text(event: StripeEvent, name: str) -> bool:
     try:
         value = event[name]
     except (KeyError, TypeError):
@@ -301,7 +305,7 @@ def receive_webhook():  # type: ignore[no-untyped-def]
     return _answer(200, received=True, outcome=handled.outcome)
 
 
-def _process(event: stripe.Event, gateway: StripeGateway) -> stripe_events.Handled:
+def _process(event: StripeEvent, gateway: StripeGateway) -> stripe_events.Handled:
     """Claim the event, act on it and note the outcome, in one transaction."""
     now = utcnow()
     if not ledger.claim_stripe_event(event.id, event.type, now=now):
@@ -322,7 +326,7 @@ def _process(event: stripe.Event, gateway: StripeGateway) -> stripe_events.Handl
     return handled
 
 
-def _refused(event: stripe.Event, err: DomainError, now: datetime) -> stripe_events.Handled:
+def _refused(event: StripeEvent, err: DomainError, now: datetime) -> stripe_events.Handled:
     """Undo what the event did, keep its claim, and note why (a retry would fare no better)."""
     db.session.rollback()
     logger.warning("webhook event %s refused: %s", event.id, err.code)

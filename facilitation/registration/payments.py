@@ -4,6 +4,9 @@ Each gateway has a ``stripe.StripeClient`` of its own (key and API base from the
 configuration), so nothing global in the ``stripe`` module is changed and two apps in one
 process (the tests) can talk to two Stripes. Stripe's failures come back as ``PaymentError``
 with a code and a sentence a participant can act on.
+
+This is the one module that imports ``stripe`` (tests/test_layering.py checks it): others
+name Stripe's types through it (``payments.StripeEvent``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ WEBHOOK_TOLERANCE = 300
 MAX_NETWORK_RETRIES = 2
 #: (connect, read) timeouts in seconds: a participant is waiting on the other end.
 TIMEOUT = (5.0, 30.0)
+#: A verified webhook event, as the ``stripe`` SDK gives it.
+StripeEvent = stripe.Event
 
 
 class PaymentError(DomainError):

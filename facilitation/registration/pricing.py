@@ -13,6 +13,9 @@ from decimal import Decimal, DecimalException
 
 from facilitation.core.errors import DomainError
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 #: Currency of a gathering whose organiser has not chosen one.
 DEFAULT_CURRENCY = "EUR"
 #: Currencies whose minor unit is not a hundredth (ISO 4217 exponent).

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
-from facilitation.registration.capacity import Room
+from facilitation.registration.capacity import SEAT_DEADLINES, Room
 from facilitation.registration.models import PairingRole, Registration
 from facilitation.registration.states import Status
 
@@ -57,8 +57,20 @@ def seat_condition(now: datetime) -> sa.ColumnElement[bool]:
     """Return the SQL condition for "this registration keeps a seat at ``now``"."""
     return sa.or_(
         Registration.status == Status.CONFIRMED,
-        sa.and_(Registration.status == Status.HELD, Registration.hold_expires_at > now),
-        sa.and_(Registration.status == Status.OFFERED, Registration.offer_expires_at > now),
+        *(
+            sa.and_(Registration.status == status, getattr(Registration, column) > now)
+            for status, column in SEAT_DEADLINES.items()
+        ),
+    )
+
+
+def lapsed_condition(now: datetime) -> sa.ColumnElement[bool]:
+    """Return the SQL condition for "a hold or offer whose deadline has passed at ``now``"."""
+    return sa.or_(
+        *(
+            sa.and_(Registration.status == status, getattr(Registration, column) <= now)
+            for status, column in SEAT_DEADLINES.items()
+        )
     )
 
 

@@ -20,6 +20,9 @@ from datetime import datetime, timedelta
 
 from facilitation.core.errors import DomainError
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 class Status(enum.StrEnum):
     """Where one registration stands."""

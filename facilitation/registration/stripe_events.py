@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-import stripe
 
 from facilitation.extensions import db
 from facilitation.registration import ledger
@@ -22,6 +21,7 @@ from facilitation.registration.models import Payment, Registration
 from facilitation.registration.payments import (
     PaymentError,
     PaymentIntentInfo,
+    StripeEvent,
     StripeGateway,
     payment_intent_id_of,
 )
@@ -89,7 +89,7 @@ def describe(outcome: ledger.PaymentOutcome) -> str:
     return f"recorded {registration_id}"
 
 
-def handle(event: stripe.Event, gateway: StripeGateway, *, now: datetime) -> Handled:
+def handle(event: StripeEvent, gateway: StripeGateway, *, now: datetime) -> Handled:
     """Act on a verified event already claimed; raise PaymentError when Stripe is down."""
     if event.type not in HANDLED:
         return Handled(f"ignored {event.type}")

@@ -41,12 +41,7 @@ class SweepOutcome:
 
 def due_gathering_ids(now: datetime) -> list[int]:
     """Return gatherings with a lapsed hold or offer, or people waiting for a seat."""
-    lapsed = sa.select(Registration.gathering_id).where(
-        sa.or_(
-            sa.and_(Registration.status == Status.HELD, Registration.hold_expires_at <= now),
-            sa.and_(Registration.status == Status.OFFERED, Registration.offer_expires_at <= now),
-        )
-    )
+    lapsed = sa.select(Registration.gathering_id).where(seats.lapsed_condition(now))
     waiting = (
         sa.select(Registration.gathering_id)
         .join(Gathering, Gathering.id == Registration.gathering_id)

@@ -63,14 +63,7 @@ def expire_lapsed(gathering: Gathering, *, now: datetime) -> list[Registration]:
             sa.select(Registration)
             .where(
                 Registration.gathering_id == gathering.id,
-                sa.or_(
-                    sa.and_(
-                        Registration.status == Status.HELD, Registration.hold_expires_at <= now
-                    ),
-                    sa.and_(
-                        Registration.status == Status.OFFERED, Registration.offer_expires_at <= now
-                    ),
-                ),
+                seats.lapsed_condition(now),
             )
             .order_by(Registration.id)
             .execution_options(populate_existing=True)

@@ -18,7 +18,7 @@ from facilitation.extensions import db
 from tests.attendance.factories import door_volunteer, require_agreement
 from tests.browser import ARTIFACTS, Offline, chromium_or_skip, launched
 from tests.factories import make_gathering, make_user
-from tests.live_server import ServerProcess
+from tests.live_server import PATIENCE_S, ServerProcess
 from tests.registration.factories import make_option, register
 
 WIDTH, HEIGHT = 640, 480
@@ -105,7 +105,7 @@ def test_scanning_a_ticket_with_the_camera_shows_the_person_and_admits_them(
     with launched(camera(video)) as browser:
         page = desk_page(browser, offline, server, browser_app, volunteer)
         page.goto(f"{server.url}/desk/{gathering.id}")
-        page.wait_for_selector("#card-name:has-text('Ada Lovelace')", timeout=20000)
+        page.wait_for_selector("#card-name:has-text('Ada Lovelace')", timeout=PATIENCE_S * 1000)
         assert page.text_content("[data-decision]").strip() == "Admit"
         page.screenshot(path=str(shots / "check-in-desk.png"), full_page=True)
         assert check_ins() == 0

@@ -17,7 +17,7 @@ from facilitation.extensions import db, limiter
 from facilitation.messaging.models import OutboxMessage
 from tests.conftest import _test_config
 from tests.factories import PASSWORD, make_gathering, make_user
-from tests.live_server import ServerProcess
+from tests.live_server import PATIENCE_S, ServerProcess
 from tests.services import redis_or_skip, redis_url
 
 ROOM = "203.0.113.7"  # one venue's Wi-Fi: everyone in the room shares this address
@@ -264,11 +264,13 @@ def test_registration_is_limited_per_person_not_per_room(limited):
 
 
 def _csrf_log_in(session: requests.Session, url: str, email: str, password: str) -> int:
-    page = session.get(url + "/log-in", timeout=10).text
+    page = session.get(url + "/log-in", timeout=PATIENCE_S).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert token, "no CSRF token on the log-in page"
     data = {"email": email, "password": password, "csrf_token": token.group(1)}
-    return session.post(url + "/log-in", data=data, timeout=10, allow_redirects=False).status_code
+    return session.post(
+        url + "/log-in", data=data, timeout=PATIENCE_S, allow_redirects=False
+    ).status_code
 
 
 def _two_servers(pg_app, postgres_uri, tmp_path, redis):

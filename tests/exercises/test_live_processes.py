@@ -12,7 +12,7 @@ from facilitation.core.clock import utcnow
 from facilitation.exercises.models import Run
 from facilitation.extensions import db
 from tests.exercises.live_helpers import command, make_run
-from tests.live_server import LiveClient, ServerProcess
+from tests.live_server import PATIENCE_S, LiveClient, ServerProcess
 from tests.services import redis_or_skip, redis_url
 
 
@@ -108,9 +108,7 @@ def test_server_killed_mid_phase_resumes_at_the_right_second(
     restarted = ServerProcess(env, port=server.port, log_dir=tmp_path).start()
     started.append(restarted)
 
-    after = phone.wait_for(
-        "run_state", lambda s: len(phone.received("run_state")) > seen, timeout=15
-    )
+    after = phone.wait_for("run_state", lambda s: len(phone.received("run_state")) > seen)
     assert after["deadline"] == before["deadline"]
     assert (after["round_index"], after["phase_index"]) == (0, 0)
     expected = (datetime.fromisoformat(before["deadline"]) - utcnow()).total_seconds()
@@ -120,9 +118,7 @@ def test_server_killed_mid_phase_resumes_at_the_right_second(
     )
     assert again["pairing_id"] == pairing["pairing_id"] and again["spot"] == pairing["spot"]
     # The console, too, is back once its fresh snapshot has arrived.
-    console.wait_for(
-        "run_state", lambda s: len(console.received("run_state")) > seen_console, timeout=15
-    )
+    console.wait_for("run_state", lambda s: len(console.received("run_state")) > seen_console)
     assert console.call("control_run", {"action": "next_phase", "command_id": command()})["ok"]
     phone.wait_for("run_state", lambda s: s["phase_index"] == 1)
     db.session.expire_all()
@@ -137,7 +133,12 @@ def test_foreign_origins_are_refused(pg_app, postgres_uri, tmp_path, servers):
     started.append(server.start())
     handshake = server.url + "/socket.io/?EIO=4&transport=polling"
     assert (
-        requests.get(handshake, headers={"Origin": "http://evil.example"}, timeout=5).status_code
+        requests.get(
+            handshake, headers={"Origin": "http://evil.example"}, timeout=PATIENCE_S
+        ).status_code
         == 400
     )
-    assert requests.get(handshake, headers={"Origin": server.url}, timeout=5).status_code == 200
+    assert (
+        requests.get(handshake, headers={"Origin": server.url}, timeout=PATIENCE_S).status_code
+        == 200
+    )

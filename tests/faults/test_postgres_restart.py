@@ -18,7 +18,7 @@ from facilitation import create_app
 from facilitation.extensions import db
 from tests.exercises.live_helpers import command, make_run, session_cookie
 from tests.faults.helpers import RECONNECT, server_env
-from tests.live_server import LiveClient, PostgresCluster, ServerProcess
+from tests.live_server import PATIENCE_S, LiveClient, PostgresCluster, ServerProcess
 from tests.services import in_ci
 
 UNAVAILABLE = "The database is not answering"
@@ -45,7 +45,7 @@ def answers(url: str, cookie: str, *, json: bool = False) -> requests.Response:
     headers = {"Cookie": f"session={cookie}"}
     if json:
         headers["Accept"] = "application/json"
-    return requests.get(url, headers=headers, timeout=10, allow_redirects=False)
+    return requests.get(url, headers=headers, timeout=PATIENCE_S, allow_redirects=False)
 
 
 def test_postgres_restarted_and_stopped(cluster, pg_app, tmp_path):

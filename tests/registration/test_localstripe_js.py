@@ -14,6 +14,7 @@ import stripe
 
 from facilitation.registration.payments import StripeGateway
 from tests.browser import launched
+from tests.live_server import PATIENCE_S
 from tests.stripe_server import PUBLISHABLE_KEY, SECRET_KEY
 
 PAGE = """<!doctype html><html><body><form><div id="card"></div></form>
@@ -84,7 +85,7 @@ def pay(page, secret: str, button: str | None) -> dict:
     page.evaluate("(secret) => pay(secret)", secret)
     if button:
         page.click(f"text={button}")
-    page.wait_for_function("window.result !== null", timeout=10_000)
+    page.wait_for_function("window.result !== null", timeout=PATIENCE_S * 1000)
     return page.evaluate("window.result")
 
 

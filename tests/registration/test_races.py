@@ -25,6 +25,7 @@ from facilitation.messaging.models import OutboxMessage
 from facilitation.registration import cancellation, ledger, seats, services, sweeper
 from facilitation.registration.models import Registration
 from tests.factories import make_gathering, make_user
+from tests.live_server import PATIENCE_S
 from tests.registration.factories import before_start, make_option, register
 
 pytestmark = pytest.mark.postgres_only
@@ -53,7 +54,7 @@ def run_together(app, jobs: list[tuple[str, Callable[[], Any]]]) -> list[Any]:
     def work(index: int, job: Callable[[], Any]) -> None:
         with app.app_context():
             try:
-                barrier.wait(timeout=30)
+                barrier.wait(timeout=PATIENCE_S)
                 results[index] = job()
                 db.session.commit()
             except Exception as exc:  # recorded, asserted on by the test
@@ -69,7 +70,7 @@ def run_together(app, jobs: list[tuple[str, Callable[[], Any]]]) -> list[Any]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=PATIENCE_S)
     assert not any(t.is_alive() for t in threads), "a job hung"
     return results
 

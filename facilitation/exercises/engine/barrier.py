@@ -45,6 +45,9 @@ from facilitation.exercises.engine.objective import Objective
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 _SEARCH_BUDGET = 4000  # steps a search may take before it is left unanswered
 _SMALL_PART = 40  # parts up to this size stay whole in the kernel
 _KERNEL_LIMIT = 250  # larger kernels are left to the exact solver

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 class RunError(Exception):
     """Refuse an invalid run transition, plan or stored state, naming why in ``code``."""

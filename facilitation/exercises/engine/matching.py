@@ -20,6 +20,9 @@ from dataclasses import dataclass
 
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 UNMATCHED = -1
 _SAMPLES = 8  # random partner draws before an exhaustive scan
 

@@ -22,6 +22,9 @@ from collections.abc import Iterable, Sequence
 
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 class Objective:
     """Scalar weights for the lexicographic objective over one graph."""

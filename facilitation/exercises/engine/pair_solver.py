@@ -55,6 +55,9 @@ from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.pairing_types import RestReason, SolveMethod
 from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 Trio = tuple[int, int, int]
 _TrioFound = tuple[int, Trio, list[tuple[int, int]]]  #: gain, the trio, the pairs around it
 _GUEST_RETRIES = 3  # other odd-ones-out tried for a trio before exhaustive search

@@ -62,6 +62,9 @@ from facilitation.exercises.engine.pairing_types import (
 )
 from facilitation.exercises.engine.trio_solver import solve_trios
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 _ROLES = (Role.A, Role.B, Role.C)
 
 

@@ -17,6 +17,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 
 from facilitation.exercises.engine.pairing_types import Participant, PersonId, normalise_label
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 
 def _type_key(person: Participant) -> tuple[str, str | None, str | None, str | None]:
     """Return what pairing compatibility depends on for `person`."""

@@ -23,6 +23,9 @@ from typing import Any
 
 from facilitation.exercises.engine.errors import RunError
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 #: A negative adjustment never leaves less than this, nor lengthens a shorter phase.
 MIN_REMAINING_S = 5.0
 #: Largest single adjustment, either way.

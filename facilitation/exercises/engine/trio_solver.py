@@ -30,6 +30,9 @@ from facilitation.exercises.engine.pair_solver import Solved, exact_pairs
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.pairing_types import RestReason, SolveMethod
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 EXACT_LIMIT = 12
 _ATTEMPTS = 6
 _SAMPLES = 12

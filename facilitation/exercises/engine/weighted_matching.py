@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 Edge = tuple[int, int, int]
 
 
