@@ -45,6 +45,23 @@ KNOWN_UPWARD = {
     ("facilitation/consent/views.py", "exercises"): "withdrawing consent leaves live runs",
     ("facilitation/registration/emails.py", "attendance"): "the confirmation email carries "
     "the ticket",
+    ("facilitation/gatherings/permissions.py", "attendance"): "the one permissions module "
+    "decides from every domain's facts: it reads check-ins (door narrows admission)",
+    ("facilitation/gatherings/permissions.py", "consent"): "the permissions module reads bans",
+    ("facilitation/gatherings/permissions.py", "exercises"): "the permissions module reads who "
+    "a facilitator added to a run",
+    ("facilitation/gatherings/permissions.py", "registration"): "the permissions module reads "
+    "registrations and their states (admission, notes)",
+    ("facilitation/accounts/views.py", "exercises"): "a role change closes the person's open "
+    "consoles and sockets at once",
+    ("facilitation/gatherings/manage_views.py", "exercises"): "taking a facilitator off a "
+    "gathering closes their open consoles",
+    ("facilitation/gatherings/services.py", "consent"): "a new gathering requires the "
+    "community's default agreement",
+    ("facilitation/consent/banning.py", "registration"): "a confirmed ban cancels the person's "
+    "upcoming registrations with refunds",
+    ("facilitation/consent/safety_views.py", "registration"): "the ban confirmation page shows "
+    "each registration's refund",
 }
 
 
