@@ -25,6 +25,24 @@ DATABASE_UNAVAILABLE = (
     "The database is not answering just now. Nothing was saved; try again in a minute."
 )
 
+#: The ``code`` of a JSON error answer, by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def _wants_json() -> bool:
+    """Return True if the request is the API's, or asks for or sends JSON."""
+    return (
+        request.path.startswith("/api/")
+        or request.is_json
+        or request.accept_mimetypes.best == "application/json"
+    )
+
 
 class SessionInterface(SecureCookieSessionInterface):
     """Mark the session cookie Secure whenever the request came over TLS."""
@@ -195,9 +213,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hardening(app: Flask) -> None:
-    from facilitation.core import limits, security
+    from facilitation.core import bad_input, limits, security
 
     security.install(app)
+    bad_input.install(app)  # before the blueprints: their <int:...> rules use its converter
     limits.install(app)
 
 
@@ -219,11 +238,18 @@ def _register_errors(app: Flask) -> None:
             403: "You do not have access to this page.",
             404: "We could not find that page.",
             405: "That action is not available here.",
-            413: "That upload is too large.",
+            413: "That is too large to send (the limit is {} MB).".format(
+                app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+            ),
         }
         code = error.code or 500
         message = messages.get(code, error.description or "Something went wrong.")
-        return render_template("error.html", code=code, message=message), code
+        # Allow (405), Retry-After and the like; the body's own type is chosen here.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        if _wants_json():
+            body = {"code": ERROR_CODES.get(code, "error"), "message": message, "field": None}
+            return {"error": body}, code, headers
+        return render_template("error.html", code=code, message=message), code, headers
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -235,7 +261,7 @@ def _register_errors(app: Flask) -> None:
         app.logger.warning("database not answering: %s", first_line(error))
         message = DATABASE_UNAVAILABLE
         headers = {"Retry-After": "60"}
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if _wants_json():
             body = {"code": "database_unavailable", "message": message, "field": None}
             return {"error": body}, 503, headers
         # The page's header asks who is logged in, which needs the database: show it anonymous.
@@ -263,5 +289,7 @@ def _register_template_helpers(app: Flask) -> None:
     from facilitation.core.web import PostForm
 
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.globals["csrf_form"] = PostForm
+    # Built without the request's form data: a page only renders its token, and an error page
+    # for an oversized body must not read that body again (it would raise 413 once more).
+    app.jinja_env.globals["csrf_form"] = lambda: PostForm(formdata=None)
     display.register(app)

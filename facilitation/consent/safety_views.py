@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from facilitation.accounts.models import Role, User
 from facilitation.consent import live_removal, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
+from facilitation.core.bad_input import parse_id
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
 from facilitation.core.errors import DomainError
@@ -108,7 +109,7 @@ def report_concern():  # type: ignore[no-untyped-def]
     """Report a concern about a gathering or a person, optionally anonymously."""
     form = ReportForm()
     if request.method == "GET":
-        form.gathering_id.data = request.args.get("gathering", 0, type=int)
+        form.gathering_id.data = request.args.get("gathering", 0, type=parse_id)
     form.gathering_id.choices = _gathering_choices(form.gathering_id.data)
     if form.validate_on_submit():
         anonymous = bool(form.anonymous.data)
