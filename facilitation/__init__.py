@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from facilitation import config as config_module
 from facilitation.core import crypto
 from facilitation.core.db import first_line, render_item
+from facilitation.core.routing import URL_RULE_CLASS
 from facilitation.extensions import SOCKETIO_PATH, csrf, db, login_manager, migrate, socketio
 
 #: What a page, a JSON request or a live event answers while the database is not answering.
@@ -70,7 +71,12 @@ class _RequestContext(RequestContext):
 
 
 class Gatherwell(Flask):
-    """The app's Flask: its request contexts leave Socket.IO events unrouted."""
+    """The app's Flask: its request contexts leave Socket.IO events unrouted.
+
+    Its URL rules share their compiled URL builders across apps (core/routing.py).
+    """
+
+    url_rule_class = URL_RULE_CLASS
 
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
         """Return a request context for this WSGI environment."""
@@ -238,7 +244,7 @@ def _register_errors(app: Flask) -> None:
             403: "You do not have access to this page.",
             404: "We could not find that page.",
             405: "That action is not available here.",
-            413: "That is too large to send (the limit is {} MB).".format(
+            413: "That upload is too large. The limit is {} MB.".format(
                 app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
             ),
         }

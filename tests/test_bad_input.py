@@ -73,10 +73,16 @@ def test_a_nul_in_the_query_is_a_400(organiser_client):
     assert_error_page(response, 400, "query contains a NUL character")
 
 
-def test_a_nul_in_an_api_json_body_is_a_json_400(client):
-    response = client.post("/api/v1/gatherings", json={"title": "a\x00b"})
+def test_a_nul_in_an_api_form_body_is_a_json_400(client):
+    response = client.post("/api/v1/gatherings", data={"title": "a\x00b"})
     assert_json_error(response, 400, "bad_request")
     assert "NUL" in response.get_json()["error"]["message"]
+
+
+def test_a_nul_in_a_json_body_outside_the_api_is_a_json_400(client):
+    response = client.post("/payments/stripe/webhook", json={"id": "evt\x00"})
+    assert_json_error(response, 400, "bad_request")
+    assert "JSON body contains a NUL" in response.get_json()["error"]["message"]
 
 
 def test_a_nul_in_the_path_is_a_400(client):
@@ -87,7 +93,7 @@ def test_an_oversized_post_from_a_logged_in_user_gets_the_413_page(app, organise
     response = organiser_client.post(
         "/log-out", data=TOO_BIG, content_type="application/x-www-form-urlencoded"
     )
-    assert_error_page(response, 413, "That is too large to send (the limit is 2 MB).")
+    assert_error_page(response, 413, "That upload is too large. The limit is 2 MB.")
     assert "no-store" in response.headers["Cache-Control"]
 
 
