@@ -18,12 +18,31 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from facilitation import config as config_module
 from facilitation.core import crypto
 from facilitation.core.db import first_line, render_item
+from facilitation.core.routing import URL_RULE_CLASS
 from facilitation.extensions import SOCKETIO_PATH, csrf, db, login_manager, migrate, socketio
 
 #: What a page, a JSON request or a live event answers while the database is not answering.
 DATABASE_UNAVAILABLE = (
     "The database is not answering just now. Nothing was saved; try again in a minute."
 )
+
+#: The ``code`` of a JSON error answer, by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def _wants_json() -> bool:
+    """Return True if the request is the API's, or asks for or sends JSON."""
+    return (
+        request.path.startswith("/api/")
+        or request.is_json
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -52,7 +71,12 @@ class _RequestContext(RequestContext):
 
 
 class Gatherwell(Flask):
-    """The app's Flask: its request contexts leave Socket.IO events unrouted."""
+    """The app's Flask: its request contexts leave Socket.IO events unrouted.
+
+    Its URL rules share their compiled URL builders across apps (core/routing.py).
+    """
+
+    url_rule_class = URL_RULE_CLASS
 
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
         """Return a request context for this WSGI environment."""
@@ -195,10 +219,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hardening(app: Flask) -> None:
-    from facilitation.core import limits, request_log, security
+    from facilitation.core import bad_input, limits, request_log, security
 
     request_log.install(app)  # first, so its clock starts before any other check runs
     security.install(app)
+    bad_input.install(app)  # before the blueprints: their <int:...> rules use its converter
     limits.install(app)
 
 
@@ -220,11 +245,18 @@ def _register_errors(app: Flask) -> None:
             403: "You do not have access to this page.",
             404: "We could not find that page.",
             405: "That action is not available here.",
-            413: "That upload is too large.",
+            413: "That upload is too large. The limit is {} MB.".format(
+                app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+            ),
         }
         code = error.code or 500
         message = messages.get(code, error.description or "Something went wrong.")
-        return render_template("error.html", code=code, message=message), code
+        # Allow (405), Retry-After and the like; the body's own type is chosen here.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        if _wants_json():
+            body = {"code": ERROR_CODES.get(code, "error"), "message": message, "field": None}
+            return {"error": body}, code, headers
+        return render_template("error.html", code=code, message=message), code, headers
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -236,7 +268,7 @@ def _register_errors(app: Flask) -> None:
         app.logger.warning("database not answering: %s", first_line(error))
         message = DATABASE_UNAVAILABLE
         headers = {"Retry-After": "60"}
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if _wants_json():
             body = {"code": "database_unavailable", "message": message, "field": None}
             return {"error": body}, 503, headers
         # The page's header asks who is logged in, which needs the database: show it anonymous.
@@ -267,6 +299,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["kind_label"] = lambda k: KIND_LABELS.get(GatheringKind(k), k)
-    app.jinja_env.globals["csrf_form"] = PostForm
+    # Built without the request's form data: a page only renders its token, and an error page
+    # for an oversized body must not read that body again (it would raise 413 once more).
+    app.jinja_env.globals["csrf_form"] = lambda: PostForm(formdata=None)
     app.jinja_env.globals["may"] = permissions.may
     display.register(app)

@@ -6,10 +6,9 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
 
 import jinja2
 import jinja2.bccache
@@ -17,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import Rule
 
 from facilitation import create_app
 from facilitation.core import crypto
@@ -242,28 +240,6 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 
 
 COMPILED_TEMPLATES = _CompiledTemplates()
-
-
-class _RuleWithSharedBuilders(Rule):
-    """Werkzeug's rule, with the URL builders it compiles shared by every app of the run.
-
-    Werkzeug compiles two small Python functions for each rule (through ``ast`` and
-    ``compile``): most of the time of ``create_app``, which every test calls. A builder
-    depends only on the rule's text, parts and defaults, and reads its converters from the
-    rule it is bound to when called, so one compiled for an earlier app serves the next.
-    """
-
-    _builders: ClassVar[dict[tuple[object, ...], Callable[..., tuple[str, str]]]] = {}
-
-    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
-        key = (self.rule, tuple(self._trace), repr(self.defaults), append_unknown)
-        builder = self._builders.get(key)
-        if builder is None:
-            builder = self._builders[key] = super()._compile_builder(append_unknown)
-        return builder
-
-
-Flask.url_rule_class = _RuleWithSharedBuilders
 
 
 def _app_on(uri: str, instance_dir: str, *, empty_after: bool) -> Iterator[Flask]:

@@ -25,7 +25,8 @@ from werkzeug.exceptions import HTTPException
 from facilitation.accounts.models import User
 from facilitation.api import tokens
 from facilitation.api.models import ApiToken, Scope
-from facilitation.api.schemas import MAX_ID, MAX_OFFSET, REQUEST_SCHEMAS
+from facilitation.api.schemas import MAX_OFFSET, REQUEST_SCHEMAS
+from facilitation.core.bad_input import MAX_ID
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.extensions import db

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from facilitation.attendance.rules import Verdict
+from facilitation.core.bad_input import MAX_ID
 from facilitation.exercises.engine.rounds import RunStatus
 from facilitation.gatherings.models import GatheringKind, GatheringStatus
 from facilitation.registration.pricing import OptionKind
 from facilitation.registration.states import Status
 
-MAX_ID = 2**31 - 1
 MAX_OFFSET = 1_000_000
 CONTROL_ACTIONS = [
     "start",

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from facilitation.accounts.models import Role, User
 from facilitation.consent import banning, community, incidents, live_removal, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
+from facilitation.core.bad_input import parse_id
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
 from facilitation.core.errors import DomainError
@@ -140,7 +141,7 @@ def report_concern():  # type: ignore[no-untyped-def]
     """Report a concern about a gathering or a person, optionally anonymously."""
     form = ReportForm()
     if request.method == "GET":
-        form.gathering_id.data = request.args.get("gathering", 0, type=int)
+        form.gathering_id.data = request.args.get("gathering", 0, type=parse_id)
     form.gathering_id.choices = _gathering_choices(form.gathering_id.data)
     form.about_leader.choices = [SelectChoice(0, "No")] + [
         SelectChoice(p.id, p.name) for p in incidents.leaders() if p.id != current_user.id

@@ -18,6 +18,7 @@ from facilitation.consent.models import (
     SensitiveNote,
     Signature,
 )
+from facilitation.core.bad_input import parse_id
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, show_error
@@ -60,7 +61,7 @@ def sign(agreement_id: int):  # type: ignore[no-untyped-def]
     if agreement is None:
         abort(404)
     version = consent.latest_version(agreement)
-    gathering_id = request.values.get("gathering", type=int)
+    gathering_id = request.values.get("gathering", type=parse_id)
     if gathering_id is not None and db.session.get(Gathering, gathering_id) is None:
         gathering_id = None  # a stale or made-up link: sign without the gathering context
     form = SignForm()
@@ -175,7 +176,7 @@ def withdraw(agreement_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def boundaries():  # type: ignore[no-untyped-def]
     """Keep one's boundaries profile, in general or for one gathering."""
-    gathering_id = request.values.get("gathering", type=int)
+    gathering_id = request.values.get("gathering", type=parse_id)
     gathering = _gathering(gathering_id) if gathering_id else None
     profiles = safety.effective_boundaries([current_user.id], gathering_id or 0)
     current = profiles.get(current_user.id)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitation.accounts.models import User
 from facilitation.consent.safety import banned_user_ids
+from facilitation.core.bad_input import is_id
 from facilitation.core.clock import utcnow
 from facilitation.core.db import first_line
 from facilitation.core.errors import DomainError
@@ -69,8 +70,8 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 
 def _identify(auth: Any) -> Connection:
-    if not isinstance(auth, dict) or not isinstance(auth.get("run_id"), int):
-        raise _refuse("bad_request", "Connect with {'run_id': <number>}.")
+    if not isinstance(auth, dict) or not is_id(auth.get("run_id")):
+        raise _refuse("bad_request", "Connect with {'run_id': <a run's number>}.")
     run = db.session.get(Run, auth["run_id"])
     if run is None:
         raise _refuse("no_such_run", "There is no such exercise.")
@@ -449,7 +450,7 @@ def _phase_of(value: Any) -> tuple[int, int] | None:
 def add_participant(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Mark someone present who has no phone."""
     user_id = payload.get("user_id")
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    if not is_id(user_id):
         raise DomainError("bad_request", "Send the user_id to add.")
     person = db.session.get(User, user_id)
     if person is None:
@@ -464,7 +465,7 @@ def add_participant(connection: Connection, payload: dict[str, Any]):  # type: i
 def acknowledge_support(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Clear a support signal."""
     signal_id = payload.get("signal_id")
-    if not isinstance(signal_id, int) or isinstance(signal_id, bool):
+    if not is_id(signal_id):
         raise DomainError("bad_request", "Send the signal_id.")
     facilitator = _user(connection)
     run = _run(connection)

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from facilitation.accounts.models import Role
+from facilitation.core.bad_input import is_id
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
@@ -138,7 +139,8 @@ def gathering_runs(gathering_id: int):  # type: ignore[no-untyped-def]
     form = StartRunForm()
     form.exercise_id.choices = [SelectChoice(str(e.id), e.title) for e in exercises]
     if form.validate_on_submit():
-        exercise = db.session.get(Exercise, form.exercise_id.data)
+        chosen = form.exercise_id.data
+        exercise = db.session.get(Exercise, chosen) if is_id(chosen) else None
         try:
             if exercise is None:
                 raise DomainError("no_exercise", "Choose an exercise.", "exercise_id")
