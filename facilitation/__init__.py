@@ -148,6 +148,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from facilitation.accounts import services as accounts_services
     from facilitation.accounts.models import User
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
@@ -190,8 +191,8 @@ def _register_blueprints(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        return accounts_services.load_session_user(session_id)
 
 
 def _register_hardening(app: Flask) -> None:

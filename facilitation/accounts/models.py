@@ -51,6 +51,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Raised by one to end every session of the account (log-out, password reset, ban, role
+    #: change): the session cookie carries the value it was made with, and an older one no
+    #: longer logs anyone in (``get_id`` and ``accounts.services.load_session_user``).
+    session_generation: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session: account id and session generation."""
+        return f"{self.id}.{self.session_generation or 0}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

@@ -19,7 +19,7 @@ from flask import current_app
 
 from facilitation.accounts.models import Role, User
 from facilitation.accounts.passwords import verify_password
-from facilitation.accounts.services import _hasher
+from facilitation.accounts.services import _hasher, end_sessions
 from facilitation.consent.models import DoNotPairRequest, Signature
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
@@ -325,7 +325,7 @@ def erase_person(user: User, *, now: datetime) -> None:
     user.password_hash = UNUSABLE_PASSWORD
     user.is_active_account = False
     user.last_login_at = None
-    db.session.flush()
+    end_sessions(user)
     logger.info("account %s erased at %s", user.id, now.isoformat())
 
 

@@ -14,6 +14,7 @@ from facilitation.accounts import privacy
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import show_error
+from facilitation.exercises import removal
 from facilitation.extensions import db
 
 bp = Blueprint("privacy", __name__)
@@ -66,6 +67,7 @@ def download_my_data():  # type: ignore[no-untyped-def]
 def erase_account():  # type: ignore[no-untyped-def]
     """Say what erasure removes and keeps; erase after the password and a typed word."""
     form = EraseForm()
+    user_id = current_user.id
     if form.validate_on_submit():
         try:
             privacy.check_erase_request(
@@ -79,6 +81,7 @@ def erase_account():  # type: ignore[no-untyped-def]
             db.session.commit()
             logout_user()
             session.clear()
+            removal.disconnect_user(user_id, removal.SESSION_ENDED)
             flash(
                 "Your account is erased and you are logged out. Signed agreements are kept "
                 f"for {_retention()}, as explained, then deleted.",

@@ -168,7 +168,34 @@ def reset_password(token: str, new_password: str) -> User:
     if problem:
         raise DomainError("weak_password", problem, field="password")
     user.password_hash = hash_password(_hasher(), new_password)
+    end_sessions(user)
     logger.info("password reset for account %s", user.id)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of an account: cookies made before this no longer log anyone in.
+
+    The caller closes the person's live sockets after the commit
+    (``exercises.removal.disconnect_user``).
+    """
+    user.session_generation = (user.session_generation or 0) + 1
+    db.session.flush()
+    logger.info("every session of account %s ended", user.id)
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Return the account a session's ``<id>.<generation>`` names, if that session still holds.
+
+    A bare id (a cookie made before generations existed) counts as generation 0.
+    """
+    user_part, _, generation_part = session_id.partition(".")
+    generation = generation_part or "0"
+    if not (user_part.isdigit() and generation.isdigit()) or len(user_part) > 18:
+        return None
+    user = db.session.get(User, int(user_part))
+    if user is None or (user.session_generation or 0) != int(generation):
+        return None
     return user
 
 
@@ -187,6 +214,8 @@ def set_role(actor: User, user_id: int, role: str) -> User:
         raise NotFound("user_not_found", "No such person.")
     if user.id == actor.id:
         raise DomainError("own_role", "Ask another organiser to change your own role.")
+    if user.role != new_role.value:
+        end_sessions(user)
     user.role = new_role.value
     logger.info("account %s role set to %s by %s", user.id, user.role, actor.id)
     return user

@@ -20,6 +20,7 @@ from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, safe_next, show_error
+from facilitation.exercises import removal
 from facilitation.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -87,8 +88,14 @@ def log_in():  # type: ignore[no-untyped-def]
 def log_out():  # type: ignore[no-untyped-def]
     """Log out."""
     if PostForm().validate_on_submit():
+        user_id = current_user.id if current_user.is_authenticated else None
+        if current_user.is_authenticated:
+            services.end_sessions(current_user)
+            db.session.commit()
         logout_user()
         session.clear()
+        if user_id is not None:
+            removal.disconnect_user(user_id, removal.SESSION_ENDED)
         flash("You are logged out.", "success")
     return redirect(url_for("gatherings.list_gatherings"))
 
@@ -127,6 +134,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
             show_error(form, err)
         else:
             db.session.commit()
+            removal.disconnect_user(user.id, removal.SESSION_ENDED)
             _log_in(user)
             flash("Your new password is set.", "success")
             return redirect(url_for("gatherings.list_gatherings"))
@@ -174,6 +182,8 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Choose participant, facilitator or organiser.", "error")
         return redirect(url_for("accounts.list_people"))
+    person = db.session.get(User, user_id)
+    before = person.session_generation if person is not None else None
     try:
         user = services.set_role(current_user, user_id, form.role.data or "")
     except DomainError as err:
@@ -183,5 +193,7 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
         flash(err.message, "error")
     else:
         db.session.commit()
+        if user.session_generation != before:
+            removal.disconnect_user(user.id, removal.SESSION_ENDED)
         flash(f"{user.name} is now {user.role}.", "success")
     return redirect(url_for("accounts.list_people"))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.accounts.services import end_sessions
 from facilitation.attendance.models import CheckIn
 from facilitation.consent import rules
 from facilitation.consent.models import (
@@ -356,6 +358,13 @@ def active_ban(email: str | None = None, user_id: int | None = None) -> Ban | No
     ).first()
 
 
+def is_banned(user: Any) -> bool:
+    """Return whether this account (or its email address) is banned; anonymous is not."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return active_ban(user.email, user.id) is not None
+
+
 def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
     """Ban a person (account and email) from the community."""
     if not actor.is_organiser:
@@ -373,7 +382,7 @@ def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
         created_at=now,
     )
     db.session.add(record)
-    db.session.flush()
+    end_sessions(person)  # the caller closes their live sockets after the commit
     logger.info("account %s banned by %s", person.id, actor.id)
     return record
 

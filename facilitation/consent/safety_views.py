@@ -12,12 +12,13 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import live_removal, safety
+from facilitation.consent import safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
+from facilitation.exercises import removal
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus
 
@@ -219,13 +220,13 @@ def ban_person(user_id: int):  # type: ignore[no-untyped-def]
     now = utcnow()
     try:
         safety.ban(current_user, person, form.reason.data or "", now=now)
-        outcomes = live_removal.remove_from_live_runs(person.id, now=now)
+        outcomes = removal.remove_from_runs(person.id, now=now)
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("accounts.list_people"))
     db.session.commit()
-    live_removal.announce_removal(user_id, "banned", outcomes)
+    removal.announce_removal(user_id, removal.BANNED, outcomes)
     flash(f"{person.name} is banned and has been taken out of any live exercise.", "success")
     return redirect(url_for("safety.list_bans"))
 
