@@ -33,6 +33,7 @@ static/vendor/.installed: node_modules/.installed
 install: $(VENV)/.installed static/vendor/.installed
 
 ## Create the virtualenv, migrate the SQLite database, seed the demo and serve.
+run: export FACILITATION_SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo

@@ -81,6 +81,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         settings["ENCRYPTION_KEY"] = config_module.instance_secret(
             app.instance_path, "encryption_key", generator=crypto.generate_key
         )
+    if not settings.get("SITE_URL"):
+        settings["SITE_URL"] = config_module.default_site_url(settings, os.environ)
     config_module.check(settings)
     crypto.configure(settings["ENCRYPTION_KEY"])
     app.config.update(settings)

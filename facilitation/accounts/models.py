@@ -86,3 +86,21 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class PasswordAttempt(db.Model):  # type: ignore[name-defined]
+    """How many password checks one key had in the current window of one limit.
+
+    Counted in one atomic statement *before* each check (``accounts.attempts``), so a hundred
+    guesses sent at once cannot all be checked while the count lags behind.
+    """
+
+    __tablename__ = "password_attempts"
+
+    #: ``log_in:<SHA-256 of the email typed>`` or ``erase:<account id>``; no address is kept.
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    #: The limit's window in seconds: one row per limit of a key.
+    window_s: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    #: When the current window began (Unix seconds): at the first check after the last ended.
+    window_started: Mapped[int] = mapped_column(sa.BigInteger)
+    attempts: Mapped[int] = mapped_column(sa.Integer)

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from facilitation.accounts import attempts
 from facilitation.accounts.models import Role, User
 from facilitation.accounts.passwords import verify_password
 from facilitation.accounts.services import _hasher, end_sessions
@@ -28,6 +29,8 @@ from facilitation.extensions import db
 logger = logging.getLogger(__name__)
 
 CONFIRM_WORD = "ERASE"
+#: Password checks on the erasure page per account; config ``RATELIMIT_ERASE_PER_ACCOUNT``.
+ERASE_PER_ACCOUNT = "5 per 15 minutes;20 per day"
 #: Not a valid argon2 hash, so no password can ever match it.
 UNUSABLE_PASSWORD = "!erased"
 
@@ -244,8 +247,24 @@ def erased_email(user: User) -> str:
     return f"erased-{user.id}@erased.invalid"
 
 
-def check_erase_request(user: User, password: str, confirmation: str) -> None:
-    """Fail unless the person re-entered their password and typed the confirmation word."""
+def count_erase_check(user: User, *, now: datetime) -> attempts.Attempt:
+    """Count an erasure's password check before it is made; refuse one over the limit.
+
+    The caller commits the count before :func:`check_erase_request`. Someone at an unlocked,
+    logged-in browser could otherwise guess the password here without the log-in's limit.
+    """
+    spec = str(current_app.config.get("RATELIMIT_ERASE_PER_ACCOUNT") or ERASE_PER_ACCOUNT)
+    message = "There have been too many attempts. Wait a while, then try again."
+    return attempts.count("erase", str(user.id), spec, now=now, message=message)
+
+
+def check_erase_request(
+    user: User, password: str, confirmation: str, *, attempt: attempts.Attempt
+) -> None:
+    """Fail unless the person re-entered their password and typed the confirmation word.
+
+    ``attempt`` is the count :func:`count_erase_check` made first.
+    """
     if not verify_password(_hasher(), user.password_hash, password):
         raise DomainError("wrong_password", "That is not your password.", "password")
     if confirmation.strip() != CONFIRM_WORD:

@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from facilitation.accounts import privacy
+from facilitation.accounts import attempts, privacy
+from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import show_error
@@ -70,8 +71,14 @@ def erase_account():  # type: ignore[no-untyped-def]
     user_id = current_user.id
     if form.validate_on_submit():
         try:
+            attempt = privacy.count_erase_check(current_user, now=utcnow())
+        except attempts.TooManyAttempts as err:
+            db.session.rollback()
+            return limits.refuse(err.retry_after_s)
+        db.session.commit()  # the count stands whatever the check below says
+        try:
             privacy.check_erase_request(
-                current_user, form.password.data or "", form.confirm.data or ""
+                current_user, form.password.data or "", form.confirm.data or "", attempt=attempt
             )
             privacy.erase_person(current_user, now=utcnow())
         except DomainError as err:

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from facilitation.accounts import services
+from facilitation.accounts import attempts, services
 from facilitation.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -67,10 +67,15 @@ def log_in():  # type: ignore[no-untyped-def]
     """Log in with email and password."""
     form = LoginForm()
     if form.validate_on_submit():
+        email, now = form.email.data or "", utcnow()
         try:
-            user = services.authenticate(
-                form.email.data or "", form.password.data or "", now=utcnow()
-            )
+            attempt = services.count_log_in(email, now=now)
+        except attempts.TooManyAttempts as err:
+            db.session.rollback()
+            return limits.refuse(err.retry_after_s)
+        db.session.commit()  # the count stands whatever the check below says
+        try:
+            user = services.authenticate(email, form.password.data or "", now=now, attempt=attempt)
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
