@@ -21,6 +21,7 @@ from facilitation.accounts import attempts
 from facilitation.accounts.models import Role, User
 from facilitation.accounts.passwords import verify_password
 from facilitation.accounts.services import _hasher, end_sessions
+from facilitation.consent import seals
 from facilitation.consent.models import DoNotPairRequest, Signature
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
@@ -366,6 +367,7 @@ def erase_person(user: User, *, now: datetime) -> None:
     if missing:
         raise RuntimeError(f"erasure has no plan for {', '.join(missing)}")
     _require_another_organiser(user)
+    intact = seals.intact_ids(user.id)  # re-sealed once user_id is cut below
     _forget_as_subject(user)
     _forget_registration_texts(user)
     outbox = db.metadata.tables["outbox_messages"]
@@ -384,6 +386,7 @@ def erase_person(user: User, *, now: datetime) -> None:
                     sa.update(target).where(column == user.id).values({column.name: None})
                 )
     db.session.expire_all()
+    seals.reseal(intact)
     user.email = erased_email(user)
     user.name = "Erased person"
     user.display_name = "Erased"
