@@ -23,7 +23,9 @@
   });
   live.on("removed", function (data) {
     live.socket.disconnect();
-    notice(data && data.reason === "banned" ? "You cannot take part in this exercise. Please speak to an organiser."
+    var reason = data && data.reason;
+    notice(reason === "banned" ? "You cannot take part in this exercise. Please speak to an organiser."
+      : reason === "session_ended" ? "You were logged out. Log in again to rejoin."
       : "You are not paired while your consent is withdrawn. You can sign again at any time.");
   });
   live.on("your_pairing", function (data) { mine = data; render(); });
