@@ -45,6 +45,7 @@ install-run: $(VENV)/.installed-run static/vendor/.installed
 
 ## Create the virtualenv (runtime only), migrate the SQLite database, seed the demo and serve
 ## on HOST:PORT (127.0.0.1:5000).
+run: export FACILITATION_SITE_URL ?= http://$(HOST):$(PORT)
 run: install-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo

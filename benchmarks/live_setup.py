@@ -42,6 +42,8 @@ def app_overrides(setup: dict[str, Any], mode: str = "threading") -> dict[str, A
         "REDIS_URL": None,
         "MAIL_URL": None,
         "SOCKETIO_CHANNEL": "gatherwell-bench",
+        # Required outside tests; the benchmark sends no email, so any local address will do.
+        "SITE_URL": "http://127.0.0.1:5000",
     }
 
 

@@ -213,6 +213,7 @@ def start_app(args: argparse.Namespace, work: Path, data: dict[str, Any]) -> lis
         FACILITATION_SOCKETIO_CHANNEL=f"gatherwell-load-{os.getpid()}",
         FACILITATION_RATELIMIT_ENABLED="0",
         FACILITATION_ASYNC_MODE="gevent",
+        FACILITATION_SITE_URL=f"http://{HOST}",  # required outside tests; links in emails
     )
     servers = []
     for n in range(2):

@@ -105,6 +105,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         settings["ENCRYPTION_KEY"] = config_module.instance_secret(
             app.instance_path, "encryption_key", generator=crypto.generate_key
         )
+    if not settings.get("SITE_URL"):
+        settings["SITE_URL"] = config_module.default_site_url(settings, os.environ)
     config_module.check(settings)
     crypto.configure(settings["ENCRYPTION_KEY"])
     app.config.update(settings)
@@ -172,6 +174,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from facilitation.accounts import services as accounts_services
     from facilitation.accounts.models import User
     from facilitation.accounts.privacy_views import bp as privacy_bp
     from facilitation.accounts.views import bp as accounts_bp
@@ -214,8 +217,8 @@ def _register_blueprints(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        return accounts_services.load_session_user(session_id)
 
 
 def _register_hardening(app: Flask) -> None:

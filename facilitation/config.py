@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from facilitation.gatherings import schedule
 
@@ -46,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     #: Where the Stripe API and Stripe.js are; tests point both at localstripe.
     "STRIPE_API_BASE": "https://api.stripe.com",
     "STRIPE_JS_URL": "https://js.stripe.com/v3/",
+    #: The site's public address (scheme, host, optional port and path), e.g.
+    #: ``https://circles.example.org``: every link in an email, a ticket or a calendar feed is
+    #: built on it, never on the request's Host header. Required unless testing or debugging
+    #: (``make run`` sets it from HOST and PORT).
+    "SITE_URL": None,
     #: Host names this site answers to (Flask checks the Host header); None accepts any.
     "TRUSTED_HOSTS": None,
     #: Strict-Transport-Security max-age, sent only on responses served over TLS.
@@ -73,6 +79,7 @@ ENV_KEYS = [
     "STRIPE_API_BASE",
     "STRIPE_JS_URL",
     "TRUSTED_HOSTS",
+    "SITE_URL",
     "HSTS_SECONDS",
     "RATELIMIT_ENABLED",
 ]
@@ -167,6 +174,38 @@ def _check_stripe(config: Mapping[str, Any]) -> None:
             raise RuntimeError(f"{key} must be an http(s) URL")
 
 
+#: Where links point when SITE_URL is unset while testing or debugging.
+DEV_SITE_URL = "http://127.0.0.1:5000"
+
+
+def default_site_url(config: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    """Return the SITE_URL to use when none is set: only while testing or debugging.
+
+    Testing means the app's ``TESTING`` or ``DEBUG`` setting, or ``FACILITATION_TESTING=1``
+    in the environment (the suite sets it, so the servers it starts inherit it).
+    """
+    testing = config.get("TESTING") or config.get("DEBUG")
+    if not (testing or environ.get("FACILITATION_TESTING") == "1"):
+        return None
+    server_name = config.get("SERVER_NAME")
+    return f"http://{server_name}" if server_name else DEV_SITE_URL
+
+
+def _check_site_url(config: Mapping[str, Any]) -> None:
+    url = str(config.get("SITE_URL") or "")
+    if not url:
+        raise RuntimeError(
+            "SITE_URL (FACILITATION_SITE_URL) must be set to the site's public address, e.g. "
+            "https://circles.example.org: links in emails are built on it, never on the "
+            "request's Host header"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise RuntimeError(
+            f"SITE_URL {url!r} must be an http(s) address like https://circles.example.org"
+        )
+
+
 def check(config: dict[str, Any]) -> None:
     """Fail at start-up on settings that cannot work."""
     if not config.get("SECRET_KEY") or len(str(config["SECRET_KEY"])) < 16:
@@ -181,3 +220,4 @@ def check(config: dict[str, Any]) -> None:
     if mail_url and not str(mail_url).startswith(("smtp://", "smtps://")):
         raise RuntimeError("MAIL_URL must start with smtp:// or smtps://")
     _check_stripe(config)
+    _check_site_url(config)

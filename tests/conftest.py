@@ -117,6 +117,7 @@ def _test_config(uri: str, instance: str) -> dict[str, object]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "SERVER_NAME": "gatherwell.test",
+        "SITE_URL": "http://gatherwell.test",
         "MAIL_URL": None,
         # Card payments stay off unless a test points the app at localstripe.
         "STRIPE_SECRET_KEY": None,

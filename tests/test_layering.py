@@ -35,8 +35,6 @@ KNOWN_UPWARD = {
     ("facilitation/gatherings/services.py", "registration"): "cancelling or duplicating a "
     "gathering cancels or copies its registrations",
     ("facilitation/gatherings/views.py", "registration"): "the public page shows the seats left",
-    ("facilitation/consent/live_removal.py", "exercises"): "being moved into exercises/ "
-    "behind a service call (issue 20, accounts)",
     ("facilitation/consent/manage_views.py", "exercises"): "the organiser's ban page ends "
     "live participation",
     ("facilitation/consent/safety.py", "attendance"): "safety reads who came to a gathering",

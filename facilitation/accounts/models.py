@@ -51,6 +51,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Raised by one to end every session of the account (log-out, password reset, ban, role
+    #: change): the session cookie carries the value it was made with, and an older one no
+    #: longer logs anyone in (``get_id`` and ``accounts.services.load_session_user``).
+    session_generation: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session: account id and session generation."""
+        return f"{self.id}.{self.session_generation or 0}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -78,3 +86,21 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class PasswordAttempt(db.Model):  # type: ignore[name-defined]
+    """How many password checks one key had in the current window of one limit.
+
+    Counted in one atomic statement *before* each check (``accounts.attempts``), so a hundred
+    guesses sent at once cannot all be checked while the count lags behind.
+    """
+
+    __tablename__ = "password_attempts"
+
+    #: ``log_in:<SHA-256 of the email typed>`` or ``erase:<account id>``; no address is kept.
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    #: The limit's window in seconds: one row per limit of a key.
+    window_s: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    #: When the current window began (Unix seconds): at the first check after the last ended.
+    window_started: Mapped[int] = mapped_column(sa.BigInteger)
+    attempts: Mapped[int] = mapped_column(sa.Integer)

@@ -17,9 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from facilitation.accounts import attempts
 from facilitation.accounts.models import Role, User
 from facilitation.accounts.passwords import verify_password
-from facilitation.accounts.services import _hasher
+from facilitation.accounts.services import _hasher, end_sessions
+from facilitation.consent import seals
 from facilitation.consent.models import DoNotPairRequest, Signature
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
@@ -28,6 +30,8 @@ from facilitation.extensions import db
 logger = logging.getLogger(__name__)
 
 CONFIRM_WORD = "ERASE"
+#: Password checks on the erasure page per account; config ``RATELIMIT_ERASE_PER_ACCOUNT``.
+ERASE_PER_ACCOUNT = "5 per 15 minutes;20 per day"
 #: Not a valid argon2 hash, so no password can ever match it.
 UNUSABLE_PASSWORD = "!erased"
 
@@ -78,6 +82,7 @@ WITHHELD = [
 ]
 
 KEEP, DELETE, NULL = "keep", "delete", "null"
+REGISTRATIONS = "registrations"
 
 #: What erasure does with every column that points at ``users.id``. ``keep`` leaves the
 #: reference, which names nobody once the account row is anonymised; ``null`` cuts it;
@@ -133,9 +138,29 @@ def user_columns(table: sa.Table) -> list[sa.Column[Any]]:
     ]
 
 
+def registration_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    """Return the columns of a table that point at ``registrations.id``."""
+    return [
+        column
+        for column in table.columns
+        if any(
+            fk.column.table.name == REGISTRATIONS and fk.column.name == "id"
+            for fk in column.foreign_keys
+        )
+    ]
+
+
 def person_tables() -> list[sa.Table]:
-    """Return every table that can hold a row about a person, by account or by email."""
-    return [t for t in db.metadata.sorted_tables if user_columns(t) or t.name in EMAIL_COLUMNS]
+    """Return every table that can hold a row about a person: by account, email or registration.
+
+    Rows that belong to one of the person's registrations (answers, tickets, payments) are
+    theirs even though they do not name the account.
+    """
+    return [
+        t
+        for t in db.metadata.sorted_tables
+        if user_columns(t) or t.name in EMAIL_COLUMNS or registration_columns(t)
+    ]
 
 
 def _mapped_classes() -> dict[str, Any]:
@@ -183,7 +208,9 @@ def _rows(table: sa.Table, where: sa.ColumnElement[bool], cls: Any) -> list[dict
     return [{name: getattr(obj, key) for name, key in keys.items()} for obj in objects]
 
 
-def _table_rows(table: sa.Table, user: User, cls: Any) -> list[dict[str, Any]]:
+def _table_rows(
+    table: sa.Table, user: User, cls: Any, registration_ids: set[int]
+) -> list[dict[str, Any]]:
     matched = [c.name for c in user_columns(table) if (table.name, c.name) not in NOT_EXPORTED]
     actor = [n for n in matched if (table.name, n) in ACTOR_COLUMNS]
     own = [n for n in matched if n not in actor]
@@ -191,12 +218,16 @@ def _table_rows(table: sa.Table, user: User, cls: Any) -> list[dict[str, Any]]:
     email_column = EMAIL_COLUMNS.get(table.name)
     if email_column:
         conditions.append(sa.func.lower(table.c[email_column]) == user.email.lower())
+    through = [c.name for c in registration_columns(table)] if registration_ids else []
+    conditions += [table.c[n].in_(sorted(registration_ids)) for n in through]
     if not conditions:
         return []
     exported = []
     for row in _rows(table, sa.or_(*conditions), cls):
-        is_own = any(row[n] == user.id for n in own) or (
-            email_column is not None and str(row[email_column]).lower() == user.email.lower()
+        is_own = (
+            any(row[n] == user.id for n in own)
+            or (email_column is not None and str(row[email_column]).lower() == user.email.lower())
+            or any(row[n] in registration_ids for n in through)
         )
         if is_own:
             names = [c.name for c in table.columns if (table.name, c.name) not in REDACTED]
@@ -216,7 +247,14 @@ def export_person(user: User, *, now: datetime | None = None) -> dict[str, Any]:
         for c in users.columns
         if (users.name, c.name) not in REDACTED
     }
-    tables = {t.name: _table_rows(t, user, classes.get(t.name)) for t in person_tables()}
+    registrations = db.metadata.tables[REGISTRATIONS]
+    registration_ids = set(
+        db.session.scalars(sa.select(registrations.c.id).where(registrations.c.user_id == user.id))
+    )
+    tables = {
+        t.name: _table_rows(t, user, classes.get(t.name), registration_ids) for t in person_tables()
+    }
+    _name_the_questions(tables.get("registration_answers", []))
     logger.info("data export made for account %s", user.id)
     return {
         "exported_at": _json_value(now or utcnow()),
@@ -224,6 +262,18 @@ def export_person(user: User, *, now: datetime | None = None) -> dict[str, Any]:
         "tables": tables,
         "withheld": list(WITHHELD),
     }
+
+
+def _name_the_questions(answers: list[dict[str, Any]]) -> None:
+    """Put each question's wording beside the answer, which alone holds only its id."""
+    questions = db.metadata.tables["registration_questions"]
+    ids = {a["question_id"] for a in answers}
+    if not ids:
+        return
+    rows = db.session.execute(sa.select(questions).where(questions.c.id.in_(sorted(ids))))
+    wording = {row.id: row.label for row in rows}
+    for answer in answers:
+        answer["question"] = wording.get(answer["question_id"])
 
 
 # --- erasure ----------------------------------------------------------------------------
@@ -247,8 +297,24 @@ def erased_email(user: User) -> str:
     return f"erased-{user.id}@erased.invalid"
 
 
-def check_erase_request(user: User, password: str, confirmation: str) -> None:
-    """Fail unless the person re-entered their password and typed the confirmation word."""
+def count_erase_check(user: User, *, now: datetime) -> attempts.Attempt:
+    """Count an erasure's password check before it is made; refuse one over the limit.
+
+    The caller commits the count before :func:`check_erase_request`. Someone at an unlocked,
+    logged-in browser could otherwise guess the password here without the log-in's limit.
+    """
+    spec = str(current_app.config.get("RATELIMIT_ERASE_PER_ACCOUNT") or ERASE_PER_ACCOUNT)
+    message = "There have been too many attempts. Wait a while, then try again."
+    return attempts.count("erase", str(user.id), spec, now=now, message=message)
+
+
+def check_erase_request(
+    user: User, password: str, confirmation: str, *, attempt: attempts.Attempt
+) -> None:
+    """Fail unless the person re-entered their password and typed the confirmation word.
+
+    ``attempt`` is the count :func:`count_erase_check` made first.
+    """
     if not verify_password(_hasher(), user.password_hash, password):
         raise DomainError("wrong_password", "That is not your password.", "password")
     if confirmation.strip() != CONFIRM_WORD:
@@ -304,6 +370,7 @@ def erase_person(user: User, *, now: datetime) -> None:
     if missing:
         raise RuntimeError(f"erasure has no plan for {', '.join(missing)}")
     _require_another_organiser(user)
+    intact = seals.intact_ids(user.id)  # re-sealed once user_id is cut below
     _forget_as_subject(user)
     _forget_registration_texts(user)
     outbox = db.metadata.tables["outbox_messages"]
@@ -322,13 +389,14 @@ def erase_person(user: User, *, now: datetime) -> None:
                     sa.update(target).where(column == user.id).values({column.name: None})
                 )
     db.session.expire_all()
+    seals.reseal(intact)
     user.email = erased_email(user)
     user.name = "Erased person"
     user.display_name = "Erased"
     user.password_hash = UNUSABLE_PASSWORD
     user.is_active_account = False
     user.last_login_at = None
-    db.session.flush()
+    end_sessions(user)
     logger.info("account %s erased at %s", user.id, now.isoformat())
 
 

@@ -10,10 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from facilitation.accounts import privacy
+from facilitation.accounts import attempts, privacy
+from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import show_error
+from facilitation.exercises import removal
 from facilitation.extensions import db
 
 bp = Blueprint("privacy", __name__)
@@ -66,10 +68,17 @@ def download_my_data():  # type: ignore[no-untyped-def]
 def erase_account():  # type: ignore[no-untyped-def]
     """Say what erasure removes and keeps; erase after the password and a typed word."""
     form = EraseForm()
+    user_id = current_user.id
     if form.validate_on_submit():
         try:
+            attempt = privacy.count_erase_check(current_user, now=utcnow())
+        except attempts.TooManyAttempts as err:
+            db.session.rollback()
+            return limits.refuse(err.retry_after_s)
+        db.session.commit()  # the count stands whatever the check below says
+        try:
             privacy.check_erase_request(
-                current_user, form.password.data or "", form.confirm.data or ""
+                current_user, form.password.data or "", form.confirm.data or "", attempt=attempt
             )
             privacy.erase_person(current_user, now=utcnow())
         except DomainError as err:
@@ -79,6 +88,7 @@ def erase_account():  # type: ignore[no-untyped-def]
             db.session.commit()
             logout_user()
             session.clear()
+            removal.disconnect_user(user_id, removal.SESSION_ENDED)
             flash(
                 "Your account is erased and you are logged out. Signed agreements are kept "
                 f"for {_retention()}, as explained, then deleted.",

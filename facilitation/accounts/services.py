@@ -8,18 +8,22 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from facilitation.accounts import attempts
 from facilitation.accounts.models import Role, User
 from facilitation.accounts.passwords import hash_password, hasher, password_problem, verify_password
 from facilitation.core.errors import DomainError, NotFound
+from facilitation.core.links import site_url_for
 from facilitation.extensions import db
 from facilitation.messaging import services as mail
 
 logger = logging.getLogger(__name__)
 
 RESET_SALT = "password-reset"
+#: Password checks per account (the email typed); config ``RATELIMIT_LOG_IN_PER_ACCOUNT``.
+LOG_IN_PER_ACCOUNT = "10 per 15 minutes;50 per day"
 
 
 def _hasher() -> PasswordHasher:
@@ -79,8 +83,27 @@ def sign_up(
     return user
 
 
-def authenticate(email: str, password: str, *, now: datetime) -> User:
-    """Return the account for these credentials or fail with one neutral message."""
+LOG_IN_REFUSED = (
+    "There have been too many log-in attempts for this account. Wait a while, then try again. "
+    "If you have forgotten your password, you can ask for a reset link."
+)
+
+
+def count_log_in(email: str, *, now: datetime) -> attempts.Attempt:
+    """Count a log-in before its password is checked; refuse one over the account's limit.
+
+    Keyed by the email typed (known or not, so a refusal reveals no account). The caller
+    commits the count before :func:`authenticate`, so it stands whatever the check says.
+    """
+    spec = str(current_app.config.get("RATELIMIT_LOG_IN_PER_ACCOUNT") or LOG_IN_PER_ACCOUNT)
+    return attempts.count("log_in", normalise_email(email), spec, now=now, message=LOG_IN_REFUSED)
+
+
+def authenticate(email: str, password: str, *, now: datetime, attempt: attempts.Attempt) -> User:
+    """Return the account for these credentials or fail with one neutral message.
+
+    ``attempt`` is the count :func:`count_log_in` made; a successful log-in gives it back.
+    """
     user = find_by_email(email)
     ph = _hasher()
     if user is None:
@@ -94,6 +117,7 @@ def authenticate(email: str, password: str, *, now: datetime) -> User:
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(ph, password)
     user.last_login_at = now
+    attempts.give_back(attempt)
     return user
 
 
@@ -128,7 +152,7 @@ def request_password_reset(email: str) -> None:
         logger.info("password reset asked for an unknown address")
         return
     token = make_reset_token(user)
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = site_url_for("accounts.reset_password", token=token)
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     mail.queue(
         user.email,
@@ -168,7 +192,34 @@ def reset_password(token: str, new_password: str) -> User:
     if problem:
         raise DomainError("weak_password", problem, field="password")
     user.password_hash = hash_password(_hasher(), new_password)
+    end_sessions(user)
     logger.info("password reset for account %s", user.id)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of an account: cookies made before this no longer log anyone in.
+
+    The caller closes the person's live sockets after the commit
+    (``exercises.removal.disconnect_user``).
+    """
+    user.session_generation = (user.session_generation or 0) + 1
+    db.session.flush()
+    logger.info("every session of account %s ended", user.id)
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Return the account a session's ``<id>.<generation>`` names, if that session still holds.
+
+    A bare id (a cookie made before generations existed) counts as generation 0.
+    """
+    user_part, _, generation_part = session_id.partition(".")
+    generation = generation_part or "0"
+    if not (user_part.isdigit() and generation.isdigit()) or len(user_part) > 18:
+        return None
+    user = db.session.get(User, int(user_part))
+    if user is None or (user.session_generation or 0) != int(generation):
+        return None
     return user
 
 
@@ -187,6 +238,8 @@ def set_role(actor: User, user_id: int, role: str) -> User:
         raise NotFound("user_not_found", "No such person.")
     if user.id == actor.id:
         raise DomainError("own_role", "Ask another organiser to change your own role.")
+    if user.role != new_role.value:
+        end_sessions(user)
     user.role = new_role.value
     logger.info("account %s role set to %s by %s", user.id, user.role, actor.id)
     return user

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from facilitation.accounts import services
+from facilitation.accounts import attempts, services
 from facilitation.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
@@ -20,7 +20,7 @@ from facilitation.core import limits
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, safe_next, show_error
-from facilitation.exercises import consoles
+from facilitation.exercises import consoles, removal
 from facilitation.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -67,10 +67,15 @@ def log_in():  # type: ignore[no-untyped-def]
     """Log in with email and password."""
     form = LoginForm()
     if form.validate_on_submit():
+        email, now = form.email.data or "", utcnow()
         try:
-            user = services.authenticate(
-                form.email.data or "", form.password.data or "", now=utcnow()
-            )
+            attempt = services.count_log_in(email, now=now)
+        except attempts.TooManyAttempts as err:
+            db.session.rollback()
+            return limits.refuse(err.retry_after_s)
+        db.session.commit()  # the count stands whatever the check below says
+        try:
+            user = services.authenticate(email, form.password.data or "", now=now, attempt=attempt)
         except DomainError as err:
             db.session.rollback()
             show_error(form, err)
@@ -88,8 +93,14 @@ def log_in():  # type: ignore[no-untyped-def]
 def log_out():  # type: ignore[no-untyped-def]
     """Log out."""
     if PostForm().validate_on_submit():
+        user_id = current_user.id if current_user.is_authenticated else None
+        if current_user.is_authenticated:
+            services.end_sessions(current_user)
+            db.session.commit()
         logout_user()
         session.clear()
+        if user_id is not None:
+            removal.disconnect_user(user_id, removal.SESSION_ENDED)
         flash("You are logged out.", "success")
     return redirect(url_for("gatherings.list_gatherings"))
 
@@ -128,6 +139,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
             show_error(form, err)
         else:
             db.session.commit()
+            removal.disconnect_user(user.id, removal.SESSION_ENDED)
             _log_in(user)
             flash("Your new password is set.", "success")
             return redirect(url_for("gatherings.list_gatherings"))
@@ -175,6 +187,8 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("Choose participant, facilitator or organiser.", "error")
         return redirect(url_for("accounts.list_people"))
+    person = db.session.get(User, user_id)
+    before = person.session_generation if person is not None else None
     try:
         user = services.set_role(current_user, user_id, form.role.data or "")
     except DomainError as err:
@@ -184,6 +198,8 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
         flash(err.message, "error")
     else:
         db.session.commit()
+        if user.session_generation != before:
+            removal.disconnect_user(user.id, removal.SESSION_ENDED)
         # A facilitator demoted loses any open live console at once (docs/security.md).
         consoles.close_revoked(user.id)
         flash(f"{user.name} is now {user.role}.", "success")

@@ -10,7 +10,6 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import url_for
 from sqlalchemy.dialects import postgresql, sqlite
 
 from facilitation.attendance.models import Ticket
@@ -26,6 +25,7 @@ from facilitation.attendance.ticket_codes import (
     ticket_path,
 )
 from facilitation.core.errors import DomainError
+from facilitation.core.links import site_url
 from facilitation.extensions import db
 from facilitation.registration.models import Registration
 from facilitation.registration.states import Status
@@ -82,8 +82,4 @@ def find_ticket(token: str) -> Ticket | None:
 
 def ticket_url(token: str) -> str:
     """Return the full address of a ticket's page, or "" where none can be built."""
-    try:
-        root = url_for("gatherings.list_gatherings", _external=True)
-    except RuntimeError:  # no request and no SERVER_NAME (the background sweeper)
-        return ""
-    return root.rstrip("/") + ticket_path(token)
+    return site_url() + ticket_path(token)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import url_for
 
 from facilitation.accounts import services as accounts
 from facilitation.accounts.models import User
@@ -34,6 +33,7 @@ from facilitation.attendance.desk import (
 from facilitation.attendance.models import CheckIn, CheckInMethod, WalkIn
 from facilitation.consent import safety
 from facilitation.core.errors import DomainError
+from facilitation.core.links import site_url_for
 from facilitation.extensions import db
 from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering
@@ -164,8 +164,8 @@ def _new_account(name: str, email: str, gathering: Gathering, now: datetime) -> 
 
 def _welcome(user: User, gathering: Gathering) -> None:
     """Email a person registered at the door a link to choose a password."""
-    link = url_for("accounts.reset_password", token=accounts.make_reset_token(user), _external=True)
-    again = url_for("accounts.forgot_password", _external=True)
+    link = site_url_for("accounts.reset_password", token=accounts.make_reset_token(user))
+    again = site_url_for("accounts.forgot_password")
     mail.queue(
         user.email,
         "Your account: choose a password",

@@ -14,6 +14,7 @@ from facilitation.consent.forms import AgreementForm, CommunityForm, RequiredAgr
 from facilitation.consent.models import Agreement
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
+from facilitation.core.links import site_url_for
 from facilitation.core.web import PostForm, role_required, show_error
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
@@ -60,7 +61,7 @@ def new_agreement():  # type: ignore[no-untyped-def]
 
 def _ask_to_sign_again(agreement: Agreement, user_ids: list[int], note: str) -> None:
     people = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))).all()
-    link = url_for("consent.sign", agreement_id=agreement.id, _external=True)
+    link = site_url_for("consent.sign", agreement_id=agreement.id)
     for person in people:
         mail.queue(
             person.email,

@@ -108,6 +108,9 @@ class Signature(db.Model):  # type: ignore[name-defined]
     user_agent: Mapped[str] = mapped_column(sa.String(400))
     #: Contact email at signing time, kept for the retention period after erasure.
     signer_email: Mapped[str] = mapped_column(sa.String(320))
+    #: Keyed HMAC-SHA256 over every field above (``consent.seals``); None on rows signed
+    #: before seals existed, which can only have their text checked.
+    seal: Mapped[str | None] = mapped_column(sa.String(64))
 
     version: Mapped[AgreementVersion] = relationship()
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
+import json
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from PIL import Image, ImageMath
 
@@ -34,6 +37,43 @@ class SignatureImageError(ValueError):
 def text_sha256(text: str) -> str:
     """Return the SHA-256 (hex) of the text exactly as shown, encoded as UTF-8."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: Every field of a signature record its seal covers: all of them.
+SEALED_FIELDS = (
+    "id",
+    "user_id",
+    "agreement_version_id",
+    "gathering_id",
+    "sha256",
+    "typed_name",
+    "signature_png",
+    "consented_electronic",
+    "viewed_at",
+    "signed_at",
+    "ip",
+    "user_agent",
+    "signer_email",
+)
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "sha256:" + hashlib.sha256(bytes(value)).hexdigest()
+    return value
+
+
+def signature_record(values: Mapping[str, object]) -> bytes:
+    """Return the canonical bytes of a signature's fields: what its seal is made over.
+
+    JSON with sorted keys, times in UTC to the microsecond, the image as its SHA-256;
+    ``v1`` names this layout so that a later one can be told apart.
+    """
+    record = {name: _canonical(values[name]) for name in SEALED_FIELDS}
+    return json.dumps(["v1", record], sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)

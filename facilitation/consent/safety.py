@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
+from facilitation.accounts.services import end_sessions
 from facilitation.consent import incidents, rules
 from facilitation.consent.models import (
     Ban,
@@ -286,6 +288,13 @@ def active_ban(email: str | None = None, user_id: int | None = None) -> Ban | No
     ).first()
 
 
+def is_banned(user: Any) -> bool:
+    """Return whether this account (or its email address) is banned; anonymous is not."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return active_ban(user.email, user.id) is not None
+
+
 def check_bannable(actor: User, person: User) -> None:
     """Refuse a ban the actor may not make: not an organiser, or of themselves."""
     if not actor.is_organiser:
@@ -308,7 +317,7 @@ def ban(actor: User, person: User, reason: str, *, now: datetime) -> Ban:
         created_at=now,
     )
     db.session.add(record)
-    db.session.flush()
+    end_sessions(person)  # the caller closes their live sockets after the commit
     logger.info("account %s banned by %s", person.id, actor.id)
     return record
 

@@ -13,13 +13,14 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from facilitation.accounts.models import Role, User
-from facilitation.consent import banning, community, incidents, live_removal, safety
+from facilitation.consent import banning, community, incidents, safety
 from facilitation.consent.models import Ban, IncidentReport, IncidentStatus
 from facilitation.core.bad_input import parse_id
 from facilitation.core.clock import utcnow
 from facilitation.core.display import format_day, local
 from facilitation.core.errors import DomainError
 from facilitation.core.web import PostForm, role_required, show_error
+from facilitation.exercises import removal
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering, GatheringStatus
 from facilitation.messaging import services as mail
@@ -287,13 +288,13 @@ def ban_person(user_id: int):  # type: ignore[no-untyped-def]
             outcome = banning.ban_person(
                 current_user, person, form.reason.data or "", confirmed=True, now=now
             )
-            removals = live_removal.remove_from_live_runs(person.id, now=now)
+            removals = removal.remove_from_runs(person.id, now=now)
         except DomainError as err:
             db.session.rollback()
             flash(err.message, "error")
             return redirect(url_for("accounts.list_people"))
         db.session.commit()
-        live_removal.announce_removal(user_id, "banned", removals)
+        removal.announce_removal(user_id, removal.BANNED, removals)
         sent = refunds.send_owed(outcome.refund_ids)
         flash(_ban_summary(person, outcome, sent), "success")
         return redirect(url_for("safety.list_bans"))

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from facilitation.accounts.models import User
-from facilitation.consent import community, rules
+from facilitation.consent import community, rules, seals
 from facilitation.consent.models import (
     Agreement,
     AgreementKind,
@@ -332,6 +332,8 @@ def sign(user: User, data: SignInput, *, now: datetime) -> Signature:
     if version.frozen_at is None:
         version.frozen_at = now
     db.session.flush()
+    seals.seal(signature)  # over every field, the id included, so after the flush
+    db.session.flush()
     logger.info("signature %s of version %s by %s", signature.id, version.id, user.id)
     return signature
 
@@ -350,10 +352,8 @@ def withdraw(
 
 
 def verify(signature: Signature) -> bool:
-    """Re-hash the signed version's text and compare it with what was signed."""
-    return (
-        rules.text_sha256(signature.version.body_md) == signature.sha256 == signature.version.sha256
-    )
+    """Return whether the text and every field of the record are as they were signed."""
+    return seals.check(signature) == seals.VERIFIED
 
 
 def ineligibility(user_ids: list[int], gathering_id: int) -> dict[int, str]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from facilitation.consent import rules, safety, signing
+from facilitation.consent import rules, safety, seals, signing
 from facilitation.consent import services as consent
 from facilitation.consent.forms import BoundariesForm, DoNotPairForm, SensitiveForm, SignForm
 from facilitation.consent.models import (
@@ -126,7 +126,7 @@ def _may_see_signature(signature: Signature) -> bool:
 @bp.route("/signatures/<int:signature_id>")
 @login_required
 def show_signature(signature_id: int):  # type: ignore[no-untyped-def]
-    """Show a signed record with its hash re-computed and verified, ready to print."""
+    """Show a signed record with its text hash and its seal checked, ready to print."""
     signature = db.session.get(Signature, signature_id)
     if signature is None or not _may_see_signature(signature):
         abort(404)
@@ -134,7 +134,7 @@ def show_signature(signature_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "consent/signature.html",
         signature=signature,
-        verified=consent.verify(signature),
+        check=seals.check(signature),
         image=image,
     )
 

@@ -28,9 +28,10 @@ POST = ["POST"]
 #: The limits (Flask-Limiter notation; ";" separates several). Each can be changed with the
 #: config key ``RATELIMIT_<NAME>`` (create_app overrides); docs/rate-limits.md says why these.
 LIMITS = {
-    # Log-in: failed attempts only (a successful log-in costs nothing).
+    # Log-in: failed attempts only (a successful log-in costs nothing). Per account, the
+    # password checks are counted before they are made, in the database (accounts.attempts):
+    # RATELIMIT_LOG_IN_PER_ACCOUNT, default "10 per 15 minutes;50 per day".
     "LOG_IN_PER_ADDRESS": "100 per minute;1000 per hour",
-    "LOG_IN_PER_ACCOUNT": "10 per 15 minutes;50 per day",
     # Every log-in from one address, successful or not: each costs a password hash.
     "LOG_IN_ALL_PER_ADDRESS": "300 per minute",
     # Sign-up: every attempt.
@@ -57,6 +58,8 @@ MESSAGES = {
     "one in your inbox (and spam folder), or ask again in {wait}.",
     "accounts.reset_password": "There have been too many attempts with this reset link. "
     "Wait {wait}, then try again.",
+    "privacy.erase_account": "There have been too many attempts to confirm with your "
+    "password. Wait {wait}, then try again.",
     "registration.create_registration": "There have been too many registration attempts. "
     "Wait {wait}, then try again. Registrations already made are on My gatherings.",
 }
@@ -144,8 +147,8 @@ def _pair(per_address: str, per_key: str, key: Callable[[], str], **options: Any
 
 
 #: Decorators for the limited views (POST only: showing a form is never limited).
-_log_in_failures = _pair(
-    "LOG_IN_PER_ADDRESS", "LOG_IN_PER_ACCOUNT", account_key, deduct_when=_failed
+_log_in_failures = limiter.limit(
+    configured("LOG_IN_PER_ADDRESS"), key_func=address_key, methods=POST, deduct_when=_failed
 )
 _log_in_hashes = limiter.limit(
     configured("LOG_IN_ALL_PER_ADDRESS"), key_func=address_key, methods=POST
@@ -153,7 +156,7 @@ _log_in_hashes = limiter.limit(
 
 
 def log_in(view: F) -> F:
-    """Limit log-in: failures per address and per account, and every attempt per address."""
+    """Limit log-in: failures and every attempt per address (per account: accounts.attempts)."""
     return _log_in_hashes(_log_in_failures(view))  # type: ignore[no-any-return]
 
 
@@ -192,10 +195,14 @@ def _wants_json() -> bool:
 
 def too_many_requests(error: RateLimitExceeded):  # type: ignore[no-untyped-def]
     """Answer 429: a page saying what to do and when, or JSON for the API; with Retry-After."""
-    seconds = retry_after_seconds()
+    current_app.logger.info("rate limit reached at %s (%s)", request.endpoint, error.description)
+    return refuse(retry_after_seconds())
+
+
+def refuse(seconds: int):  # type: ignore[no-untyped-def]
+    """Answer 429 for a limit another part counted, with the wait in ``seconds``."""
     endpoint = request.endpoint or ""
     message = MESSAGES.get(endpoint, DEFAULT_MESSAGE).format(wait=wait_text(seconds))
-    current_app.logger.info("rate limit reached at %s (%s)", endpoint, error.description)
     headers = {"Retry-After": str(seconds)}
     if _wants_json():
         # The API's error shape (docs/api.md), with the wait in seconds beside it.

@@ -31,3 +31,8 @@ def projector_room(run_id: int) -> str:
 def participant_room(run_id: int, user_id: int) -> str:
     """Return the room of one participant's phone(s) in a run."""
     return f"participant:{run_id}:{user_id}"
+
+
+def user_room(user_id: int) -> str:
+    """Return the room of every socket one person has open (any run, any role)."""
+    return f"user:{user_id}"

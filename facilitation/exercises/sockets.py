@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from facilitation.accounts import services as accounts
 from facilitation.accounts.models import User
 from facilitation.consent.safety import banned_user_ids
 from facilitation.core.bad_input import is_id
@@ -217,6 +218,8 @@ def _accept(auth: Any) -> None:
     else:
         assert connection.user_id is not None
         join_room(rooms.participant_room(connection.run_id, connection.user_id))
+    if connection.user_id is not None:
+        join_room(rooms.user_room(connection.user_id))
     _connections[request.sid] = connection  # type: ignore[attr-defined]
     send_snapshots(connection)
     _make_room_for(connection, request.sid)  # type: ignore[attr-defined]
@@ -314,9 +317,20 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
+def connections_of(user_id: int) -> dict[str, Connection]:
+    """Return this process's sockets of one person, by sid."""
+    return {sid: c for sid, c in list(_connections.items()) if c.user_id == user_id}
+
+
 def _user(connection: Connection) -> User:
-    user = db.session.get(User, connection.user_id)
-    if user is None or not user.is_active:
+    # The session is the cookie the socket connected with: once the person's sessions are
+    # ended (log-out elsewhere, password reset, ban, role change) it no longer names them.
+    # Read from the session itself, not current_user, which Flask-Login caches on ``g``.
+    user = accounts.load_session_user(str(session.get("_user_id") or ""))
+    if user is None or user.id != connection.user_id:
+        disconnect()
+        raise DomainError("session_ended", "Your log-in has ended. Log in again to continue.")
+    if not user.is_active:
         raise DomainError("forbidden", "Log in again.")
     return user
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user
 
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import NotFound
+from facilitation.core.links import site_url_for
 from facilitation.gatherings import services
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
@@ -52,9 +53,7 @@ def _ics_response(gatherings: list[Gathering], filename: str) -> Response:
         gatherings,
         org_name=current_app.config["ORG_NAME"],
         uid_domain=_uid_domain(),
-        url_for_gathering=lambda g: url_for(
-            "gatherings.show_gathering", gathering_id=g.id, _external=True
-        ),
+        url_for_gathering=lambda g: site_url_for("gatherings.show_gathering", gathering_id=g.id),
         now=utcnow(),
     )
     response = Response(body, mimetype="text/calendar")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 
 from facilitation.attendance import tickets
 from facilitation.core.display import format_day, format_when, local
+from facilitation.core.links import site_url_for
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
 from facilitation.messaging import services as mail
@@ -18,10 +19,7 @@ from facilitation.registration.pricing import format_money
 
 def gathering_link(gathering: Gathering) -> str:
     """Return the full address of a gathering's page, or "" where none can be built."""
-    try:
-        return url_for("gatherings.show_gathering", gathering_id=gathering.id, _external=True)
-    except RuntimeError:  # no request and no SERVER_NAME (the background sweeper)
-        return ""
+    return site_url_for("gatherings.show_gathering", gathering_id=gathering.id)
 
 
 def local_time(moment: datetime, gathering: Gathering) -> str:

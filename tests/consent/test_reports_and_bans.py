@@ -4,13 +4,13 @@ import pytest
 import sqlalchemy as sa
 
 from facilitation.accounts.models import Role
-from facilitation.consent import live_removal, safety
+from facilitation.consent import safety
 from facilitation.consent.models import Ban, IncidentReport
 from facilitation.core.clock import utcnow
 
 # Imported before any app is created: create_app imports it after socketio.init_app, so a
 # session whose first import happens there binds the live handlers to the first app only.
-from facilitation.exercises import pairings, services, sockets
+from facilitation.exercises import pairings, removal, services, sockets
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db, socketio
 from tests.exercises.live_helpers import command, make_run
@@ -185,7 +185,7 @@ def test_an_organiser_bans_from_the_people_page(client, auth):
     record = safety.active_ban(user_id=person.id)
     assert record is not None and record.reason == "harassment"
     assert safety.active_ban(email="BAN.ME@example.org").id == record.id
-    assert live_removal.is_banned(person)
+    assert safety.is_banned(person)
     assert person.email in client.get("/manage/bans").get_data(as_text=True)
 
 
@@ -211,7 +211,7 @@ def test_lifting_a_ban(client, auth):
     db.session.commit()
     auth.login(organiser)
     assert client.post(f"/manage/bans/{record.id}/lift").status_code == 302
-    assert not live_removal.is_banned(person)
+    assert not safety.is_banned(person)
     assert safety.active_ban(person.email, person.id) is None
     page = client.get("/manage/bans").get_data(as_text=True)
     assert "Nobody is banned." in page and person.email in page
@@ -221,7 +221,7 @@ def test_a_ban_marks_them_gone_from_runs_not_yet_started(app):
     run, _, people = make_run(3)
     organiser = make_user(Role.ORGANISER)
     safety.ban(organiser, people[0], "", now=utcnow())
-    outcomes = live_removal.remove_from_live_runs(people[0].id, now=utcnow())
+    outcomes = removal.remove_from_runs(people[0].id, now=utcnow())
     db.session.commit()
     assert [o.run_id for o in outcomes] == [run.id]
     rows = {p.user_id: p.left_at for p in db.session.scalars(sa.select(RunParticipant))}
@@ -278,6 +278,6 @@ def test_a_banned_phone_is_removed_and_the_round_re_paired_without_them(app, cli
 def test_is_banned_is_false_for_nobody_and_anonymous(app):
     from flask_login import AnonymousUserMixin
 
-    assert not live_removal.is_banned(None)
-    assert not live_removal.is_banned(AnonymousUserMixin())
-    assert not live_removal.is_banned(make_user())
+    assert not safety.is_banned(None)
+    assert not safety.is_banned(AnonymousUserMixin())
+    assert not safety.is_banned(make_user())

@@ -72,6 +72,35 @@ def test_hardening_settings_are_read_from_the_environment():
     }
 
 
+SITE = "https://circles.example.org"
+
+
+def test_without_a_site_url_the_app_does_not_start_in_production(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACILITATION_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("FACILITATION_TESTING", raising=False)
+    monkeypatch.delenv("FACILITATION_SITE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="SITE_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("FACILITATION_SITE_URL", SITE)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SITE_URL"] == SITE
+
+
+def test_testing_and_debugging_get_a_local_site_url():
+    assert config.default_site_url({"TESTING": True}, {}) == config.DEV_SITE_URL
+    assert config.default_site_url({"DEBUG": True, "SERVER_NAME": "x.test"}, {}) == "http://x.test"
+    assert config.default_site_url({}, {"FACILITATION_TESTING": "1"}) == config.DEV_SITE_URL
+    assert config.default_site_url({}, {}) is None
+
+
+@pytest.mark.parametrize(
+    "bad", ["circles.example.org", "ftp://circles.example.org", "https://", "https://x.org/?a=1"]
+)
+def test_a_site_url_that_is_not_an_address_stops_the_start(bad):
+    settings = dict(config.DEFAULTS, SECRET_KEY="long-enough-secret-key", SITE_URL=bad)
+    with pytest.raises(RuntimeError, match="SITE_URL"):
+        config.check(settings)
+
+
 STRIPE_KEYS = {
     "STRIPE_SECRET_KEY": "sk_test_123",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_123",
@@ -109,7 +138,9 @@ def test_stripe_settings_are_read_from_the_environment():
 
 
 def test_complete_stripe_settings_pass_the_check():
-    config.check(dict(config.DEFAULTS, SECRET_KEY="long-enough-secret-key", **STRIPE_KEYS))
+    config.check(
+        dict(config.DEFAULTS, SECRET_KEY="long-enough-secret-key", SITE_URL=SITE, **STRIPE_KEYS)
+    )
 
 
 @pytest.mark.parametrize(

@@ -263,14 +263,18 @@ def test_registration_is_limited_per_person_not_per_room(limited):
 # --- several processes share counts through Redis ------------------------------------------
 
 
-def _csrf_log_in(session: requests.Session, url: str, email: str, password: str) -> int:
-    page = session.get(url + "/log-in", timeout=PATIENCE_S).text
+def _csrf_post(session: requests.Session, url: str, path: str, data: dict[str, str]) -> int:
+    page = session.get(url + path, timeout=PATIENCE_S).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token, "no CSRF token on the log-in page"
-    data = {"email": email, "password": password, "csrf_token": token.group(1)}
+    assert token, f"no CSRF token on {path}"
+    data = {**data, "csrf_token": token.group(1)}
     return session.post(
-        url + "/log-in", data=data, timeout=PATIENCE_S, allow_redirects=False
+        url + path, data=data, timeout=PATIENCE_S, allow_redirects=False
     ).status_code
+
+
+def _csrf_log_in(session: requests.Session, url: str, email: str, password: str) -> int:
+    return _csrf_post(session, url, "/log-in", {"email": email, "password": password})
 
 
 def _two_servers(pg_app, postgres_uri, tmp_path, redis):
@@ -302,12 +306,27 @@ def test_two_processes_share_counts_through_redis(pg_app, postgres_uri, tmp_path
     db.session.commit()
     a, b = _two_servers(pg_app, postgres_uri, tmp_path, redis=shared)
     stopping += [a, b]
+    ask = {"email": user.email}
+    with requests.Session() as session:
+        for _ in range(3):  # RESET_REQUEST_PER_ACCOUNT: 3 an hour
+            assert _csrf_post(session, a.url, "/forgot-password", ask) == 302
+        # With Redis, process B knows about A's three requests; each in its own memory does not
+        # (the control: this test would pass without sharing only if the limit were broken).
+        assert _csrf_post(session, b.url, "/forgot-password", ask) == (429 if shared else 302)
+
+
+def test_log_in_checks_per_account_are_counted_across_processes_without_redis(
+    pg_app, postgres_uri, tmp_path, stopping
+):
+    user = make_user()
+    db.session.commit()
+    a, b = _two_servers(pg_app, postgres_uri, tmp_path, redis=False)
+    stopping += [a, b]
     with requests.Session() as session:
         for _ in range(10):
             assert _csrf_log_in(session, a.url, user.email, "wrong") == 400
-        # With Redis, process B knows about A's ten failures; each in its own memory does not
-        # (the control: this test would pass without sharing only if the limit were broken).
-        assert _csrf_log_in(session, b.url, user.email, "wrong") == (429 if shared else 400)
+        # Counted in the database (accounts.attempts), so process B refuses the eleventh.
+        assert _csrf_log_in(session, b.url, user.email, "wrong") == 429
 
 
 def test_bodies_up_to_the_largest_form_are_read_and_bigger_ones_get_413(limited):

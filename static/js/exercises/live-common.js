@@ -95,6 +95,7 @@
     not_a_facilitator: "Only this gathering's facilitators can open its console.",
     not_registered: "This exercise is for the gathering's participants. Please speak to a facilitator.",
     banned: "You cannot join this exercise. Please speak to an organiser.",
+    session_ended: "You were logged out. Log in again to rejoin.",
     database_unavailable: "The server cannot reach its database just now. Trying again by itself…",
     replaced: "This exercise is open on another screen of yours, so this one was closed. Reload to use it here.",
     offline: "Cannot reach the server. Trying again…"

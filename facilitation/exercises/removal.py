@@ -1,14 +1,18 @@
-"""Take a banned person out of live runs: re-pair, mark them gone, tell and disconnect phones."""
+"""Take a person out of live runs and close their sockets: the one door other domains call.
+
+A ban takes the person out of the runs they are in (re-paired, marked gone) and closes
+their phones; a log-out, a password reset or a role change only closes their sockets (the
+person may come back with a new log-in). Both go through here, so no other package edits
+live-run rows or reads this process's socket registry.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from facilitation.consent import safety
 from facilitation.exercises import broadcast, rooms, services, sockets
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.models import Run, RunParticipant
@@ -16,15 +20,12 @@ from facilitation.extensions import db, socketio
 
 logger = logging.getLogger(__name__)
 
-
-def is_banned(user: Any) -> bool:
-    """Return whether this account (or its email address) is banned; anonymous is not."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return safety.active_ban(user.email, user.id) is not None
+#: Why a person's sockets were closed, as sent in the ``removed`` event.
+BANNED = "banned"
+SESSION_ENDED = "session_ended"
 
 
-def remove_from_live_runs(
+def remove_from_runs(
     user_id: int, *, now: datetime, gathering_id: int | None = None
 ) -> list[services.Outcome]:
     """Re-pair the live rounds a person is paired in, then mark them gone from unfinished runs.
@@ -61,16 +62,17 @@ def remove_from_live_runs(
     return outcomes
 
 
-def disconnect_person(user_id: int, reason: str) -> None:
-    """Tell a person's phones they were removed and disconnect their sockets; call after commit.
+def disconnect_user(user_id: int, reason: str) -> int:
+    """Tell every socket of a person why it is closed and close it; call after commit.
 
-    ``removed`` goes to their participant room of every unfinished run they were in, which
-    reaches phones on other processes through the Redis message queue. Only this process's
-    sockets (found in ``sockets._connections``) are disconnected here: a phone on another
-    process gets ``removed`` and is expected to close itself, and is refused when it reconnects.
+    ``removed`` goes to the person's own room and to their participant room of every unfinished
+    run, which reaches sockets on other processes through the Redis message queue; the page
+    closes its socket on it. Sockets of this process are closed here. A socket on another
+    process that ignores ``removed`` is refused at its next change and when it reconnects
+    (its log-in no longer holds, or the ban refuses it). Returns how many sockets were closed.
     """
     payload = {"reason": reason}
-    local = {sid: c for sid, c in list(sockets._connections.items()) if c.user_id == user_id}
+    local = sockets.connections_of(user_id)
     run_ids = set(
         db.session.scalars(
             sa.select(RunParticipant.run_id)
@@ -86,16 +88,18 @@ def disconnect_person(user_id: int, reason: str) -> None:
             to=rooms.participant_room(run_id, user_id),
             namespace=rooms.NAMESPACE,
         )
+    socketio.emit("removed", payload, to=rooms.user_room(user_id), namespace=rooms.NAMESPACE)
     for sid, connection in local.items():
         if connection.role != sockets.PARTICIPANT:
             # A facilitator console is in no participant room: tell it directly.
             socketio.emit("removed", payload, to=sid, namespace=rooms.NAMESPACE)
         socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
-    logger.info("account %s disconnected from live runs (%s)", user_id, reason)
+    logger.info("account %s: %s live sockets closed (%s)", user_id, len(local), reason)
+    return len(local)
 
 
 def announce_removal(user_id: int, reason: str, outcomes: list[services.Outcome]) -> None:
     """After commit: disconnect the person, then send the others the re-paired rounds."""
-    disconnect_person(user_id, reason)
+    disconnect_user(user_id, reason)
     for outcome in outcomes:
         broadcast.after_change(outcome)
