@@ -50,6 +50,10 @@ KNOWN_UPWARD = {
     "a facilitator added to a run",
     ("facilitation/gatherings/permissions.py", "registration"): "the permissions module reads "
     "registrations and their states (admission, notes)",
+    ("facilitation/accounts/privacy_views.py", "exercises"): "erasing an account closes its "
+    "open sockets (exercises/removal.py)",
+    ("facilitation/consent/safety_views.py", "exercises"): "a confirmed ban takes the person out "
+    "of live runs (exercises/removal.py)",
     ("facilitation/accounts/views.py", "exercises"): "a role change closes the person's open "
     "consoles and sockets at once",
     ("facilitation/gatherings/manage_views.py", "exercises"): "taking a facilitator off a "
