@@ -19,8 +19,8 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 
 from facilitation import create_app  # noqa: E402
+from facilitation.core import serving  # noqa: E402
 from facilitation.exercises.sockets import ensure_ticker  # noqa: E402
-from facilitation.extensions import socketio  # noqa: E402
 
 app = create_app({"SOCKETIO_ASYNC_MODE": ASYNC_MODE} if __name__ == "__main__" else None)
 
@@ -36,7 +36,7 @@ def main() -> None:
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which would otherwise pause pairing and broadcasts.
     gc.freeze()
-    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    serving.run(app, args.host, args.port, ASYNC_MODE)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import NotFound
+from facilitation.core.page_cache import public_page
 from facilitation.gatherings import services
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
@@ -20,6 +21,7 @@ def _viewer():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/")
+@public_page
 def list_gatherings():  # type: ignore[no-untyped-def]
     """List upcoming published gatherings."""
     gatherings = services.upcoming_published(utcnow())
@@ -27,6 +29,7 @@ def list_gatherings():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/gatherings/<int:gathering_id>")
+@public_page
 def show_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
     """Show one gathering."""
     try:
