@@ -421,10 +421,9 @@ def get_for_viewer(gathering_id: int, viewer: User | None) -> Gathering:
     gathering = db.session.get(Gathering, gathering_id)
     if gathering is None:
         raise NotFound("not_found", "No such gathering.")
-    may_see_drafts = viewer is not None and (
-        viewer.is_organiser or gathering.is_facilitated_by(viewer)
-    )
-    if gathering.published_at is None and not may_see_drafts:
+    if gathering.published_at is None and not (
+        viewer is not None and (viewer.is_organiser or gathering.is_facilitated_by(viewer))
+    ):
         raise NotFound("not_found", "No such gathering.")
     return gathering
 

@@ -152,6 +152,18 @@ def gathering_panel(
     return panel
 
 
+def registration_form_for(
+    gathering: Gathering,
+) -> tuple[forms.RegistrationForm, list[RegistrationQuestion], str]:
+    """Return the registration form of a gathering, its questions and its currency."""
+    settings = options.read_settings(gathering)
+    asked = questions.questions_for(gathering)
+    form = forms.registration_form(
+        options.options_for(gathering), asked, questions.roles_for(gathering), settings.currency
+    )
+    return form, asked, settings.currency
+
+
 def lapsed(registration: Registration, now: datetime) -> bool:
     """Return whether a held seat or an offer ran out of time without being turned into money."""
     return registration.status in (Status.HELD, Status.OFFERED) and not capacity.holds_seat(
