@@ -242,8 +242,9 @@ def main() -> int:
         )
     sticky = results.get("two + proxy", {}).get("stickiness")
     if sticky:
-        print(f"stickiness: {sticky['with_cookie']} of {sticky['sessions']} polling sessions "
-              f"found again with the proxy's cookie, {sticky['without_cookie']} without it")  # fmt: skip
+        found, lost = sticky["with_cookie"], sticky["without_cookie"]
+        print(f"stickiness: {found} of {sticky['sessions']} polling sessions found again with "
+              f"the proxy's cookie, {lost} without it")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps({"started": started, "results": results}, indent=1))
     if args.keep:
