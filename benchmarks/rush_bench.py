@@ -60,14 +60,20 @@ def machine_busy() -> tuple[float, float]:
 
 
 def wrk(
-    args: argparse.Namespace, url: str, server_pid: int, users: Path | None = None
+    args: argparse.Namespace,
+    url: str,
+    server_pid: int,
+    users: Path | None = None,
+    connections: int | None = None,
 ) -> dict[str, Any]:
     """Run wrk against ``url``; return its figures, the server's CPU and the machine's."""
     env = {**os.environ, "RUSH_THREADS": str(args.threads)}
     if users is not None:
         env["RUSH_USERS"] = str(users)
+    threads = args.threads if connections is None else 1
+    env["RUSH_THREADS"] = str(threads)
     cmd = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+        "wrk", f"-t{threads}", f"-c{connections or args.connections}", f"-d{args.duration}s",
         "--timeout", "10s", "-s", str(HERE / "rush_wrk.lua"), url,
     ]  # fmt: skip
     cpu0, (busy0, total0) = cpu_seconds(server_pid), machine_busy()
@@ -196,6 +202,8 @@ def table(results: dict[str, Any], baseline: dict[str, Any], reg_base: dict[str,
     ]
     for name, r in results.items():
         base = reg_base if "register" in name else baseline
+        if name.startswith("keep-alive"):
+            base = results["keep-alive, 1 connection: bare hello"]
         ratio = r["rps"] / base["rps"] if base else float("nan")
         lat = " / ".join(f"{r[k] / 1000:.1f}" for k in ("p50_us", "p90_us", "p99_us", "max_us"))
         lines.append(
@@ -243,6 +251,14 @@ def main() -> int:
             ("register", "app", f"/gatherings/{gid}/register", work / "users.tsv"),
         ]
         results: dict[str, Any] = {}
+        # The keep-alive stall shows best on one connection: each response waits for the last.
+        for label, name, path in (
+            ("keep-alive, 1 connection: bare hello (stock)", "bare_stock", "/hello"),
+            ("keep-alive, 1 connection: bare hello", "bare", "/hello"),
+            ("keep-alive, 1 connection: list", "app", "/"),
+        ):
+            port, proc = servers[name]
+            results[label] = wrk(args, f"http://{HOST}:{port}{path}", proc.pid, connections=1)
         for label, name, path, users in plan:
             port, proc = servers[name]
             results[label] = wrk(args, f"http://{HOST}:{port}{path}", proc.pid, users)
