@@ -91,11 +91,12 @@ def room(gathering: Gathering, now: datetime, *, without_id: int | None = None) 
 
 
 def room_and_queue(
-    gathering: Gathering, now: datetime
+    gathering: Gathering, now: datetime, *, has_roles: bool = True
 ) -> tuple[Room, list[tuple[int, int | None]]]:
     """Count the seats and read the waitlist (as ``queue`` gives it), in as few queries as can be.
 
-    Call under ``lock``. The waitlist is read only when someone is waiting.
+    Call under ``lock``. The waitlist is read only when someone is waiting; the groups' caps
+    only when the caller has not already seen that the gathering has no groups.
     """
     waiting_now = Registration.status == Status.WAITLISTED
     rows = db.session.execute(
@@ -108,13 +109,15 @@ def room_and_queue(
         .group_by(Registration.role_id)
     ).all()
     counts = {role_id: n for role_id, n, _ in rows if n}
-    caps = dict(
-        db.session.execute(
-            sa.select(PairingRole.id, PairingRole.cap).where(
-                PairingRole.gathering_id == gathering.id
-            )
-        ).all()
-    )
+    caps: dict[int, int | None] = {}
+    if has_roles:
+        caps = dict(
+            db.session.execute(
+                sa.select(PairingRole.id, PairingRole.cap).where(
+                    PairingRole.gathering_id == gathering.id
+                )
+            ).all()
+        )
     found = Room(
         capacity=gathering.capacity,
         taken=sum(counts.values()),
