@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-run lint format bench bench-live bench-load migrate
+.PHONY: run test install install-run lint format bench bench-live bench-load bench-rush bench-scaleout
+.PHONY: migrate
 
 # What serving needs and no more (`make run`): the package and its runtime dependencies,
 # as production installs it.
@@ -76,6 +77,16 @@ bench-live: install
 ## two gevent processes + Redis + PostgreSQL, beside a bare Flask baseline (about 8 minutes).
 bench-load: install
 	$(BIN)/python benchmarks/load_bench.py --phones 200 --visitors 300 --duration 180
+
+## A rush: public pages and registrations under wrk at 200 connections, beside bare Flask
+## (needs Debian's wrk; about 4 minutes).
+bench-rush: install
+	$(BIN)/python benchmarks/rush_bench.py
+
+## The production shape: two processes behind HAProxy (deploy/haproxy.cfg) with Redis, beside
+## one process (needs Debian's haproxy; about 5 minutes).
+bench-scaleout: install
+	$(BIN)/python benchmarks/scaleout_bench.py --phones 300 --duration 30
 
 ## Make a migration after a model change: make migrate MESSAGE="what changed"
 migrate: install

@@ -22,9 +22,9 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 
 from facilitation import create_app  # noqa: E402
+from facilitation.core import serving  # noqa: E402
 from facilitation.core.ports import port_problem  # noqa: E402
 from facilitation.exercises.sockets import ensure_ticker  # noqa: E402
-from facilitation.extensions import socketio  # noqa: E402
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -51,9 +51,7 @@ def main() -> None:
     # full passes, which would otherwise pause pairing and broadcasts.
     gc.freeze()
     try:
-        socketio.run(
-            app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False
-        )
+        serving.run(app, args.host, args.port, ASYNC_MODE)
     except OSError as exc:  # taken between the check and now
         if exc.errno != errno.EADDRINUSE:
             raise

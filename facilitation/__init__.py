@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from facilitation import config as config_module
-from facilitation.core import crypto
+from facilitation.core import crypto, page_cache
 from facilitation.core.db import first_line, render_item
 from facilitation.core.routing import URL_RULE_CLASS
 from facilitation.extensions import SOCKETIO_PATH, csrf, db, login_manager, migrate, socketio
@@ -157,9 +157,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     install_session_hooks()
+    page_cache.install(app, PUBLIC_PAGE_TABLES)
     _start_sweeper_on_first_request(app)
     logging.getLogger("facilitation").setLevel(logging.INFO)
     return app
+
+
+#: Tables whose changes show on public pages: a commit that changes one empties the page cache.
+#: Registrations are left out on purpose (seat counts may lag by PAGE_CACHE_SECONDS), or
+#: every registration in a rush would empty it.
+PUBLIC_PAGE_TABLES = (
+    "gatherings",
+    "gathering_facilitators",
+    "series",
+    "registration_settings",
+    "ticket_options",
+    "registration_questions",
+    "pairing_roles",
+)
 
 
 def _register_models() -> None:

@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "HSTS_SECONDS": 365 * 24 * 60 * 60,
     #: Rate limits (Flask-Limiter); stored in Redis when REDIS_URL is set, else in memory.
     "RATELIMIT_ENABLED": True,
+    #: How long anonymous visitors' public pages are served from memory, in seconds (0: off).
+    #: Edits to a gathering show at once; seat counts may lag by up to this long.
+    "PAGE_CACHE_SECONDS": 3,
 }
 
 #: Settings read from FACILITATION_<NAME> (and a few conventional bare names).
@@ -82,6 +85,7 @@ ENV_KEYS = [
     "SITE_URL",
     "HSTS_SECONDS",
     "RATELIMIT_ENABLED",
+    "PAGE_CACHE_SECONDS",
 ]
 BARE_ENV_KEYS = {
     "SECRET_KEY",
@@ -100,7 +104,7 @@ def _coerce(key: str, raw: str) -> Any:
         return [host.strip() for host in raw.split(",") if host.strip()] or None
     if key in {"FORCE_SECURE_COOKIES", "RATELIMIT_ENABLED"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if key in {"PROXY_COUNT", "HSTS_SECONDS"}:
+    if key in {"PROXY_COUNT", "HSTS_SECONDS", "PAGE_CACHE_SECONDS"}:
         return int(raw)
     return raw
 

@@ -54,21 +54,23 @@ def ticket_for(registration: Registration, now: datetime) -> Ticket:
     """
     if registration.status != Status.CONFIRMED and registration.confirmed_at is None:
         raise DomainError("no_ticket", "Only a confirmed place has a ticket.")
-    existing = _ticket_of(registration.id)
-    if existing is not None:
-        return existing
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.flush()
-    db.session.execute(
-        insert(Ticket.__table__)
+    # One statement in the usual case (a first confirmation, inside the seat lock): insert,
+    # and read the existing ticket only when there already was one.
+    issued = db.session.scalar(
+        insert(Ticket)
         .values(registration_id=registration.id, token=new_token(), issued_at=now)
         .on_conflict_do_nothing(index_elements=["registration_id"])
+        .returning(Ticket)
     )
-    ticket = _ticket_of(registration.id)
-    assert ticket is not None
-    logger.info("ticket %s issued to registration %s", ticket.id, registration.id)
-    return ticket
+    if issued is None:
+        existing = _ticket_of(registration.id)
+        assert existing is not None
+        return existing
+    logger.info("ticket %s issued to registration %s", issued.id, registration.id)
+    return issued
 
 
 def _ticket_of(registration_id: int) -> Ticket | None:

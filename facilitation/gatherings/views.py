@@ -8,6 +8,7 @@ from flask_login import current_user
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import NotFound
 from facilitation.core.links import site_url_for
+from facilitation.core.page_cache import public_page
 from facilitation.gatherings import services
 from facilitation.gatherings.calendar import build_calendar, uid_domain
 from facilitation.gatherings.models import Gathering
@@ -21,6 +22,7 @@ def _viewer():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/")
+@public_page
 def list_gatherings():  # type: ignore[no-untyped-def]
     """List upcoming published gatherings."""
     gatherings = services.upcoming_published(utcnow())
@@ -28,6 +30,7 @@ def list_gatherings():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/gatherings/<int:gathering_id>")
+@public_page
 def show_gathering(gathering_id: int):  # type: ignore[no-untyped-def]
     """Show one gathering."""
     try:

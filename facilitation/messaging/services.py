@@ -138,6 +138,32 @@ def retry_unsent() -> int:
     return len(ids)
 
 
+def deliver_after_commit(ids: set[int]) -> None:
+    """Deliver committed messages: in a greenlet of their own under gevent, else right here.
+
+    Under gevent (``wsgi.py``) the request that queued them answers at once instead of
+    waiting for the mail server; a message the process never gets to send stays unsent in
+    the outbox, where ``flask send-unsent-mail`` finds it.
+    """
+    from gevent import monkey
+
+    if not monkey.is_module_patched("threading"):
+        deliver(ids)
+        return
+    import gevent
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    gevent.spawn(_deliver_in, app, set(ids))
+
+
+def _deliver_in(app: Any, ids: set[int]) -> None:
+    with app.app_context():
+        try:
+            deliver(ids)
+        except Exception:  # a background task has nobody to report to but the log
+            logger.exception("delivering outbox messages %s failed", sorted(ids))
+
+
 def install_session_hooks() -> None:
     """Deliver queued messages after their transaction commits; forget them on rollback."""
 
@@ -155,7 +181,7 @@ def install_session_hooks() -> None:
         if transaction.parent is None:
             committed = session.info.pop(_COMMITTED_KEY, None)
             if committed:
-                deliver(committed)
+                deliver_after_commit(committed)
 
     @event.listens_for(Session, "after_soft_rollback")
     def _after_rollback(session: Session, previous_transaction: Any) -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts.models import User
 from facilitation.core.errors import DomainError, Forbidden, NotFound
+from facilitation.core.memo import memo
 from facilitation.extensions import db
 from facilitation.gatherings import permissions
 from facilitation.gatherings.models import Gathering, GatheringStatus
@@ -68,8 +69,13 @@ def _defaults(gathering: Gathering) -> RegistrationSettings:
 
 def read_settings(gathering: Gathering) -> RegistrationSettings:
     """Return a gathering's settings; the defaults (not saved) if it has none yet."""
-    found = db.session.scalar(
-        sa.select(RegistrationSettings).where(RegistrationSettings.gathering_id == gathering.id)
+    found = memo(
+        db.session,
+        ("settings", gathering.id),
+        ["registration_settings"],
+        lambda: db.session.scalar(
+            sa.select(RegistrationSettings).where(RegistrationSettings.gathering_id == gathering.id)
+        ),
     )
     return found if found is not None else _defaults(gathering)
 

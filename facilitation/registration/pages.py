@@ -128,16 +128,19 @@ def gathering_panel(
     if not closed and not ticket_options:
         closed = "Registration for this gathering has not opened yet."
     mine = services.live_registration(viewer, gathering, now) if viewer is not None else None
+    seats_left, waiting = queries.seats_and_waiting(gathering, now)
+    # A visitor who is not logged in sees no form, so neither its questions nor its groups.
+    anonymous = viewer is None and form is None and not with_form
     panel = Panel(
         gathering=gathering,
         currency=settings.currency,
         options=ticket_options,
-        questions=questions.questions_for(gathering),
-        roles=questions.roles_for(gathering),
+        questions=[] if anonymous else questions.questions_for(gathering),
+        roles=[] if anonymous else questions.roles_for(gathering),
         requires_approval=settings.requires_approval,
         closed=closed,
-        seats_left=queries.seats_left(gathering, now),
-        waiting=queries.counts_by_status(gathering).get(Status.WAITLISTED, 0),
+        seats_left=seats_left,
+        waiting=waiting,
         mine=mine,
         cards_enabled=cards_enabled(),
         now=now,
@@ -147,6 +150,18 @@ def gathering_panel(
             panel.options, panel.questions, panel.roles, panel.currency
         )
     return panel
+
+
+def registration_form_for(
+    gathering: Gathering,
+) -> tuple[forms.RegistrationForm, list[RegistrationQuestion], str]:
+    """Return the registration form of a gathering, its questions and its currency."""
+    settings = options.read_settings(gathering)
+    asked = questions.questions_for(gathering)
+    form = forms.registration_form(
+        options.options_for(gathering), asked, questions.roles_for(gathering), settings.currency
+    )
+    return form, asked, settings.currency
 
 
 def lapsed(registration: Registration, now: datetime) -> bool:

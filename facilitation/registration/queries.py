@@ -93,6 +93,17 @@ def counts_by_status(gathering: Gathering) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
+def seats_and_waiting(gathering: Gathering, now: datetime) -> tuple[int, int]:
+    """Return (seats free, people waiting) at ``now`` in one query (a snapshot for display)."""
+    taken, waiting = db.session.execute(
+        sa.select(
+            sa.func.count().filter(seats.seat_condition(now)),
+            sa.func.count().filter(Registration.status == Status.WAITLISTED),
+        ).where(Registration.gathering_id == gathering.id)
+    ).one()
+    return max(gathering.capacity - taken, 0), waiting
+
+
 def seats_left(gathering: Gathering, now: datetime) -> int:
     """Return how many seats are free at ``now`` (a snapshot for display; not a promise)."""
     return seats.room(gathering, now).seats_left

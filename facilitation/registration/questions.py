@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts.models import User
 from facilitation.core.errors import DomainError
+from facilitation.core.memo import memo
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
 from facilitation.registration import answers
@@ -103,13 +104,20 @@ def remove_question(actor: User, gathering: Gathering, question_id: int, *, now:
 def questions_for(gathering: Gathering) -> list[RegistrationQuestion]:
     """Return the questions a gathering asks, in order."""
     return list(
-        db.session.scalars(
-            sa.select(RegistrationQuestion)
-            .where(
-                RegistrationQuestion.gathering_id == gathering.id,
-                RegistrationQuestion.is_active.is_(True),
-            )
-            .order_by(RegistrationQuestion.position, RegistrationQuestion.id)
+        memo(
+            db.session,
+            ("questions", gathering.id),
+            ["registration_questions"],
+            lambda: list(
+                db.session.scalars(
+                    sa.select(RegistrationQuestion)
+                    .where(
+                        RegistrationQuestion.gathering_id == gathering.id,
+                        RegistrationQuestion.is_active.is_(True),
+                    )
+                    .order_by(RegistrationQuestion.position, RegistrationQuestion.id)
+                )
+            ),
         )
     )
 
@@ -191,9 +199,16 @@ def remove_role(actor: User, gathering: Gathering, role_id: int, *, now: datetim
 def roles_for(gathering: Gathering) -> list[PairingRole]:
     """Return a gathering's pairing roles in order."""
     return list(
-        db.session.scalars(
-            sa.select(PairingRole)
-            .where(PairingRole.gathering_id == gathering.id)
-            .order_by(PairingRole.position, PairingRole.id)
+        memo(
+            db.session,
+            ("roles", gathering.id),
+            ["pairing_roles"],
+            lambda: list(
+                db.session.scalars(
+                    sa.select(PairingRole)
+                    .where(PairingRole.gathering_id == gathering.id)
+                    .order_by(PairingRole.position, PairingRole.id)
+                )
+            ),
         )
     )

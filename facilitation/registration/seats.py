@@ -102,6 +102,44 @@ def room(gathering: Gathering, now: datetime, *, without_id: int | None = None) 
     )
 
 
+def room_and_queue(
+    gathering: Gathering, now: datetime, *, has_roles: bool = True
+) -> tuple[Room, list[tuple[int, int | None]]]:
+    """Count the seats and read the waitlist (as ``queue`` gives it), in as few queries as can be.
+
+    Call under ``lock``. The waitlist is read only when someone is waiting; the groups' caps
+    only when the caller has not already seen that the gathering has no groups.
+    """
+    waiting_now = Registration.status == Status.WAITLISTED
+    rows = db.session.execute(
+        sa.select(
+            Registration.role_id,
+            sa.func.count().filter(seat_condition(now)),
+            sa.func.count().filter(waiting_now),
+        )
+        .where(Registration.gathering_id == gathering.id, sa.or_(seat_condition(now), waiting_now))
+        .group_by(Registration.role_id)
+    ).all()
+    counts = {role_id: n for role_id, n, _ in rows if n}
+    caps: dict[int, int | None] = {}
+    if has_roles:
+        caps = dict(
+            db.session.execute(
+                sa.select(PairingRole.id, PairingRole.cap).where(
+                    PairingRole.gathering_id == gathering.id
+                )
+            ).all()
+        )
+    found = Room(
+        capacity=gathering.capacity,
+        taken=sum(counts.values()),
+        role_caps=caps,
+        role_taken={k: v for k, v in counts.items() if k is not None},
+    )
+    someone_waits = any(w for _, _, w in rows)
+    return found, queue(waitlist(gathering)) if someone_waits else []
+
+
 def waitlist(gathering: Gathering) -> list[Registration]:
     """Return the waiting registrations of a gathering, first come first (fresh from the DB)."""
     return list(

@@ -152,9 +152,11 @@ def register(
     _expire_own_lapsed(user, gathering, now)
     if code is not None:
         amount = _price(option, data, code, now)  # its uses, counted again under the lock
-    room = seats.room(gathering, now)
+    # The groups were read above (once per transaction): without any, no caps to read.
+    has_roles = role is not None or bool(questions.roles_for(gathering))
+    room, queue = seats.room_and_queue(gathering, now, has_roles=has_roles)
     role_id = role.id if role is not None else None
-    has_seat = capacity.newcomer_has_seat(room, seats.queue(seats.waitlist(gathering)), role_id)
+    has_seat = capacity.newcomer_has_seat(room, queue, role_id)
     seats.before_seat_write("register")
     registration = Registration(
         gathering=gathering,

@@ -71,24 +71,24 @@ def create_registration(gathering_id: int):  # type: ignore[no-untyped-def]
     """Register for a gathering: confirmed, an application, the waitlist, or a seat to pay."""
     gathering = _gathering(gathering_id)
     now = utcnow()
-    panel = pages.gathering_panel(gathering, current_user, now, with_form=True)
-    form = panel.form
-    assert form is not None
+    # Only the form before it is checked; the whole panel only for a page with errors.
+    form, asked, currency = pages.registration_form_for(gathering)
     if not form.validate_on_submit():
-        return _gathering_page(panel, 400)
+        return _gathering_page(pages.gathering_panel(gathering, current_user, now, form=form), 400)
     try:
-        data = forms.registration_input(form, panel.questions, panel.currency)
+        data = forms.registration_input(form, asked, currency)
         registration = services.register(current_user, gathering, data, now=now)
         _refuse_cards_when_off(registration)
     except DomainError as err:
         db.session.rollback()
         forms.show_registration_error(form, err)
         return _gathering_page(pages.gathering_panel(gathering, current_user, now, form=form), 400)
+    status, registration_id = Status(registration.status), registration.id
     db.session.commit()
-    if registration.status == Status.HELD:
+    if status is Status.HELD:
         return open_payment(registration)
-    flash(REGISTERED.get(Status(registration.status), "You are registered."), "success")
-    return redirect(url_for(".show_registration", registration_id=registration.id))
+    flash(REGISTERED.get(status, "You are registered."), "success")
+    return redirect(url_for(".show_registration", registration_id=registration_id))
 
 
 @bp.route("/registrations/<int:registration_id>")

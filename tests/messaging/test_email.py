@@ -131,3 +131,29 @@ def test_organiser_reads_the_outbox(client, auth):
     message_id = db.session.scalar(sa.select(OutboxMessage.id))
     assert "Body text here" in client.get(f"/manage/outbox/{message_id}").get_data(as_text=True)
     assert client.get("/manage/outbox/999").status_code == 404
+
+
+def test_under_gevent_the_request_does_not_wait_for_delivery(app, monkeypatch, smtp_server):
+    # Served by wsgi.py (gevent), sending runs in a greenlet of its own after the commit.
+    import gevent
+    from gevent import monkey
+
+    spawned = []
+    monkeypatch.setattr(monkey, "is_module_patched", lambda name: name == "threading")
+    monkeypatch.setattr(gevent, "spawn", lambda fn, *args: spawned.append((fn, args)))
+    mail.queue("d@example.org", "Hello", "Body", kind="test")
+    db.session.commit()
+    assert smtp_server.messages == [] and len(spawned) == 1  # nothing sent in the request
+    fn, args = spawned[0]
+    fn(*args)
+    assert [m["To"] for m in smtp_server.messages] == ["d@example.org"]
+
+
+def test_a_failing_background_delivery_is_logged(app, monkeypatch, caplog):
+    def broken(ids):  # type: ignore[no-untyped-def]
+        raise RuntimeError("mail server exploded")
+
+    monkeypatch.setattr(mail, "deliver", broken)
+    with caplog.at_level(logging.ERROR, logger="facilitation.messaging.services"):
+        mail._deliver_in(app, {1})
+    assert "delivering outbox messages [1] failed" in caplog.text
