@@ -20,7 +20,7 @@ many people as the full graph, checked with the same X), else in the full admiss
 * Keep X and the small parts as they are and shrink each large part to one vertex. A large
   odd part is worth the value of all its people minus its cheapest one, plus that one back
   if some x in X enters it (through the least repeated edge). This *kernel* is a relaxation:
-  its optimum, found exactly by `weighted_matching` on a few dozen vertices, plus the large
+  its optimum, found exactly by `native_matching` on a few dozen vertices, plus the large
   parts' constant worth, bounds every maximum matching's score from above.
 * Realise the kernel's choice, pairing each large part internally on fresh pairs. If that
   succeeds the score meets the bound, so the pairing is optimal on every level at once
@@ -35,15 +35,16 @@ import random
 from collections.abc import Sequence
 
 from facilitation.exercises.engine.matching import (
+    GIVE_UPS,
     UNMATCHED,
     greedy_match,
     maximise,
     search,
     short_augment,
 )
+from facilitation.exercises.engine.native_matching import max_weight_matching
 from facilitation.exercises.engine.objective import Objective
 from facilitation.exercises.engine.pairing_graph import CompatGraph
-from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
 _SEARCH_BUDGET = 4000  # steps a search may take before it is left unanswered
 _SMALL_PART = 40  # parts up to this size stay whole in the kernel
@@ -222,7 +223,8 @@ def _grow_barrier(
     barrier: set[int] = set()
     roots = sorted((v for v in comp if mate[v] == UNMATCHED), key=g.degree_bound)
     queue = list(roots)
-    while queue:
+    gave_up = 0
+    while queue and gave_up < GIVE_UPS:  # past that, no tight barrier is coming
         root = queue.pop(0)
         if mate[root] != UNMATCHED:
             continue
@@ -236,6 +238,7 @@ def _grow_barrier(
         outcome = search(g, mate, root, alive, fresh_only=fresh, budget=_SEARCH_BUDGET)
         if not outcome.augmented and not outcome.gave_up:
             barrier.update(outcome.inner)
+        gave_up += outcome.gave_up
     return barrier
 
 
