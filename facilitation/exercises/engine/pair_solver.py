@@ -44,7 +44,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facilitation.exercises.engine.barrier import certify_forced_repeats, certify_with_kernel
+from facilitation.exercises.engine.barrier import (
+    certify_forced_repeats,
+    certify_two_sided_shortage,
+    certify_with_kernel,
+)
 from facilitation.exercises.engine.matching import (
     UNMATCHED,
     greedy_match,
@@ -143,6 +147,8 @@ def _certify_otherwise(
 ) -> bool:
     """Try the certificates of `barrier` in turn; on failure leave the pairing as it was."""
     if certify_forced_repeats(g, obj, comp, mate):
+        return True
+    if certify_two_sided_shortage(g, obj, rng, comp, mate):
         return True
     saved = [mate[v] for v in comp]
     for fresh in (True, False):

@@ -7,14 +7,13 @@ import random
 import rustworkx as rx
 
 from facilitation.exercises.engine import matching, native_matching
-from facilitation.exercises.engine.pairing import pair_round
+from facilitation.exercises.engine.objective import Objective
+from facilitation.exercises.engine.pair_solver import exact_pairs
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.pairing_types import (
     Boundaries,
     Contact,
-    ExerciseNeeds,
     EyeContact,
-    PairingRequest,
     Participant,
     PartnerPreference,
     PreferenceKind,
@@ -40,7 +39,7 @@ def lead_follow_room(n: int) -> tuple[Participant, ...]:
     )
 
 
-def test_a_shortage_of_follows_is_solved_by_rustworkx(monkeypatch) -> None:
+def test_the_exact_fallback_is_solved_by_rustworkx(monkeypatch) -> None:
     calls: list[int] = []
     real = rx.max_weight_matching
 
@@ -50,13 +49,13 @@ def test_a_shortage_of_follows_is_solved_by_rustworkx(monkeypatch) -> None:
 
     monkeypatch.setattr(rx, "max_weight_matching", counting)
     people = lead_follow_room(60)
-    history = {(1, 34): 1, (2, 35): 2}
-    req = PairingRequest(people, ExerciseNeeds(), seed=3, round_number=2, history=history)
+    g = CompatGraph(people, (), {(1, 34): 1, (2, 35): 2})
+    obj = Objective(g, [True] * g.n, [0] * g.n, random.Random(1))
 
-    result = pair_round(req)
+    pairs = exact_pairs(g, obj, random.Random(2), range(g.n))
 
-    assert calls  # the kernel of the shortage, or the whole room, went to rustworkx
-    assert sum(len(g.members) for g in result.groups) == 2 * 27  # every follow is placed
+    assert calls == [60]
+    assert len(pairs) == 27 and all(g.count(u, v) == 0 for u, v in pairs)
 
 
 def test_native_and_pure_matchers_agree_on_random_graphs() -> None:
