@@ -23,7 +23,12 @@ from facilitation.exercises.engine.pairing_types import (
     RestReason,
     SolveMethod,
 )
-from tests.exercises.engine.test_pairing_properties import groups_of, key, networkx_groups
+from tests.exercises.engine.test_pairing_properties import (
+    groups_of,
+    key,
+    networkx_groups,
+    remember,
+)
 
 
 def two_sided_room(rng: random.Random, n: int) -> tuple[Participant, ...]:
@@ -74,11 +79,6 @@ def test_a_lead_follow_shortage_matches_networkx_round_after_round(monkeypatch) 
         methods.append(result.method)
 
         assert key(groups_of(result), req) == key(networkx_groups(req), req), round_number
-        for group in groups_of(result):
-            pair = (min(group), max(group))
-            history[pair] = history.get(pair, 0) + 1
-        for r in result.resting:
-            if r.reason is not RestReason.SITTING_OUT:
-                rests[r.person_id] = rests.get(r.person_id, 0) + 1
+        remember(result, history, rests)
     assert methods.count(SolveMethod.CERTIFIED) >= 20
     assert proved.count(True) >= 20  # by this certificate, not the kernel's
