@@ -42,6 +42,7 @@ def app_overrides(setup: dict[str, Any], mode: str = "threading") -> dict[str, A
         "REDIS_URL": None,
         "MAIL_URL": None,
         "SOCKETIO_CHANNEL": "gatherwell-bench",
+        **setup.get("overrides", {}),  # e.g. PAIRING_WORKERS, set by freeze_bench.py
     }
 
 
