@@ -61,7 +61,7 @@ def test_a_refused_request_comes_back_as_the_engines_error(worker_runs) -> None:
 def test_the_same_request_in_another_order_is_computed_once(worker_runs) -> None:
     people = lead_follow_room(12)
     first = PairingRequest(people, ExerciseNeeds(), 5, 1, history={(1, 8): 1}, do_not_pair=[(2, 9)])
-    again = replace(first, participants=people[::-1], history={(8, 1): 1}, do_not_pair=[(9, 2)])
+    again = replace(first, participants=people[::-1], history={(1, 8): 1}, do_not_pair=((2, 9),))
 
     assert pairing_worker.pair(first) == pairing_worker.pair(again)
     assert worker_runs == [1]
