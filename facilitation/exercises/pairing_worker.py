@@ -134,6 +134,9 @@ class _Worker:
         except Exception:  # a child that will not stop is killed
             self.proc.kill()
             self.proc.wait()
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
 
 
 class _Pool:
@@ -179,7 +182,7 @@ class _Pool:
             if worker in self.started:
                 self.started.remove(worker)
         worker.proc.kill()
-        worker.proc.wait()
+        worker.close()
 
     def close(self) -> None:
         """Stop every worker."""
