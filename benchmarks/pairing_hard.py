@@ -12,7 +12,7 @@ roles of each round feed the next request; 2% sit out each round):
 * ``trios``: a trio exercise over the mixed room.
 
 Baselines, measured in the same run on each scenario's worst round (and rustworkx on every
-fifth round too): ``rustworkx.max_weight_matching`` and ``networkx.max_weight_matching`` on
+fifteenth round too): ``rustworkx.max_weight_matching`` and ``networkx.max_weight_matching`` on
 the admissible graph with weights that encode the engine's objective, timed on the matching
 call alone (building the graph is reported apart). Neither can express a trio, so the trio
 scenarios have no baseline. The run fails if a constraint is broken or if the engine is
@@ -193,7 +193,7 @@ def run_hard(name: str, n: int, rounds: int, with_networkx: bool) -> Hard:
             for member in group.members:
                 roles.setdefault(member.person_id, Counter())[member.role] += 1
         rests.update(r.person_id for r in result.resting if r.reason in ENGINE_RESTS)
-        if pairs_only and number % 5 == 0:
+        if pairs_only and number % 15 == 0:
             kept[number] = (req, objective([g.person_ids for g in result.groups], req))
         if pairs_only and out.wall[-1] == max(out.wall):
             kept[-1] = (req, objective([g.person_ids for g in result.groups], req))
