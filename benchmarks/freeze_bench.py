@@ -89,7 +89,10 @@ def rooms(setup_path: str, heavy: int, phones: int) -> dict[str, Any]:
         )
         runs = []
         for members in (a_ids, b_ids):
-            run = services.create_run(organiser, gathering, exercise, now=now, seed=7)
+            # Enough rounds that B's phase changes never end its run during the measurement.
+            run = services.create_run(
+                organiser, gathering, exercise, now=now, seed=7, rounds_override=60
+            )
             people = db.session.scalars(sa.select(User).where(User.id.in_(members))).all()
             for person in people:
                 services.join_run(run, person, now=now)
