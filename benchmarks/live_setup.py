@@ -44,6 +44,7 @@ def app_overrides(setup: dict[str, Any], mode: str = "threading") -> dict[str, A
         "SOCKETIO_CHANNEL": "gatherwell-bench",
         # Required outside tests; the benchmark sends no email, so any local address will do.
         "SITE_URL": "http://127.0.0.1:5000",
+        **setup.get("overrides", {}),  # e.g. PAIRING_WORKERS, set by freeze_bench.py
     }
 
 

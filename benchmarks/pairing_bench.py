@@ -16,10 +16,15 @@ round (fewer placed, or more repeats at equal placed). Timing is reported, not a
 
     .venv/bin/python benchmarks/pairing_bench.py          # 100, 500 and 1,000 people
     .venv/bin/python benchmarks/pairing_bench.py --quick  # 100 and 200 people, 10 rounds
+    .venv/bin/python benchmarks/pairing_bench.py --hard   # adversarial rooms, 45 rounds each
 
 The full run adds three variants at 1,000 people: a scarce role (ten people accept only one
 of three "drummers"; networkx on 3 rounds), the `trio` odd policy, and a trio exercise
 (no networkx baseline for those two: it cannot express a trio).
+
+`--hard` runs the adversarial rooms of `pairing_hard.py` instead (lead/follow shortage,
+dense do-not-pair, 45 rounds of history, the trio policy at 150 and 200, trios at 200), with
+rustworkx and networkx as baselines on the same requests.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]
+import rustworkx as rx
 
 from facilitation.exercises.engine.pairing import pair_round
 from facilitation.exercises.engine.pairing_types import (
@@ -302,7 +308,28 @@ def main() -> int:
     """Run the benchmark; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 and 200 people, 10 rounds")
+    parser.add_argument(
+        "--hard", action="store_true", help="only the adversarial rooms (pairing_hard.py)"
+    )
+    parser.add_argument("--rounds", type=int, default=45, help="rounds per adversarial room")
+    parser.add_argument("--only", help="comma-separated adversarial rooms to run")
+    parser.add_argument(
+        "--no-networkx", action="store_true", help="adversarial rooms: rustworkx baseline only"
+    )
     args = parser.parse_args()
+    if args.hard:
+        from pairing_hard import main_hard
+
+        print(
+            f"pairing engine, adversarial rooms, vs rustworkx {rx.__version__} and networkx "
+            f"{nx.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+        names = set(args.only.split(",")) if args.only else None
+        ok = main_hard(args.rounds, not args.no_networkx, names)
+        print(f"load average at the end {os.getloadavg()[0]:.2f}")
+        print("OK" if ok else "FAILED: constraint break, or worse than a baseline")
+        return 0 if ok else 1
     if args.quick:
         plan = [(100, 10, set(range(1, 11))), (200, 10, {1, 5, 10})]
     else:

@@ -6,13 +6,14 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 
 from facilitation.accounts.models import User
 from facilitation.attendance import services as attendance
 from facilitation.consent import safety
 from facilitation.consent import services as consent_services
 from facilitation.consent.models import BoundaryProfile
-from facilitation.exercises.engine.pairing import pair_round
+from facilitation.exercises import pairing_worker
 from facilitation.exercises.engine.pairing_types import (
     Boundaries,
     Contact,
@@ -208,7 +209,7 @@ def pair_and_store(run: Run, round_index: int, *, now: datetime) -> RunRound:
     """Compute a new pairing attempt for a round and store it."""
     previous = current_round(run, round_index)
     attempt = 0 if previous is None else previous.attempt + 1
-    result = pair_round(build_request(run, round_index, attempt))
+    result = compute(build_request(run, round_index, attempt))
     stored = RunRound(
         run_id=run.id,
         round_index=round_index,
@@ -244,4 +245,14 @@ def preview(run: Run, round_index: int) -> Pairing:
     """Return the pairing a round would get now, without storing it."""
     previous = current_round(run, round_index)
     attempt = 0 if previous is None else previous.attempt + 1
-    return pair_round(build_request(run, round_index, attempt))
+    return compute(build_request(run, round_index, attempt))
+
+
+def compute(request: PairingRequest) -> Pairing:
+    """Run the engine off the event loop (``PAIRING_WORKERS`` processes), cached by request.
+
+    The preview of a round and the pairing stored when it starts are one computation when
+    nothing that decides the pairing changed in between.
+    """
+    workers = int(current_app.config.get("PAIRING_WORKERS", pairing_worker.DEFAULT_WORKERS))
+    return pairing_worker.pair(request, workers)

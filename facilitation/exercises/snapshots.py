@@ -263,8 +263,9 @@ def _presence_state(
 def facilitator_view(run: Run, *, with_preview: bool = True) -> dict[str, Any]:
     """Return what only facilitators see: presence, rest reasons, support, next pairing.
 
-    The preview runs the pairing engine (about 0.1 s of CPU for 1,000 people), so callers
-    leave it out when nothing that decides a pairing has changed; consoles keep the last one.
+    The preview runs the pairing engine (in a worker process, cached by request; tens of ms of
+    CPU for 1,000 people), so callers leave it out when nothing that decides a pairing has
+    changed; consoles keep the last one.
     """
     present = db.session.execute(
         sa.select(RunParticipant.user_id, RunParticipant.sitting_out, User.display_name)

@@ -25,6 +25,7 @@ __pure__ = True
 
 UNMATCHED = -1
 _SAMPLES = 8  # random partner draws before an exhaustive scan
+GIVE_UPS = 3  # budgeted searches that may give up in one pass before the rest are skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,17 +221,26 @@ def maximise(
     """Augment from each still-unmatched root in turn; return the roots left unmatched.
 
     Without a budget the result is a maximum matching (when `roots` holds every unmatched
-    vertex); with one, a root whose search gave up is simply reported as unmatched.
+    vertex); with one, a root whose search gave up is simply reported as unmatched, and once
+    `GIVE_UPS` searches gave up, so are the roots not yet tried.
     """
     failed: list[int] = []
-    for root in roots:
+    gave_up = 0
+    for k, root in enumerate(roots):
         if mate[root] != UNMATCHED:
             continue
+        if gave_up >= GIVE_UPS:
+            # Searches that cross a whole dense room give up one after another (a hundred
+            # leads competing for the follows): the rest are reported unmatched at once.
+            failed.extend(v for v in roots[k:] if mate[v] == UNMATCHED)
+            break
         others = [v for v in roots if v != root and mate[v] == UNMATCHED]
         if short_augment(g, mate, root, others, alive, fresh_only):
             continue
-        if not search(g, mate, root, alive, fresh_only, budget=budget).augmented:
+        outcome = search(g, mate, root, alive, fresh_only, budget=budget)
+        if not outcome.augmented:
             failed.append(root)
+            gave_up += outcome.gave_up
     return failed
 
 
@@ -253,12 +263,18 @@ def short_augment(
     near = list(g.neighbors(root, alive, fresh_only))
     if not fresh_only:
         near.sort(key=lambda x: g.count(root, x))
+    # Whether any unmatched person could take over from someone of each type: when nobody can
+    # (leads who accept only follows, with every follow taken), skip the scan over `others`.
+    wanted = {g.type_of[w] for w in others}
+    takers = [any(row[t] for t in wanted) for row in g.type_ok]
     for fresh_second in (True, False) if not fresh_only else (True,):
         for x in near:
             y = mate[x]
             if y == UNMATCHED:
                 mate[root], mate[x] = x, root
                 return True
+            if not takers[g.type_of[y]]:
+                continue
             blocked, past = g.blocked[y], g.hist[y]
             compat = g.type_ok[g.type_of[y]]
             for w in others:

@@ -20,8 +20,9 @@ partners, with or without repeats) are proved optimal with a Tutte-Berge barrier
 the shortage, an exact solve of a small kernel that bounds every maximum matching.
 
 **Fallback.** A component without any certificate is solved exactly by maximum-weight
-matching (`weighted_matching`) with the objective's weights: ~10-20 ms at 100 people, but
-one to a few seconds at 1,000, so the certificates matter for large rooms.
+matching with the objective's weights, in native code (`native_matching`, rustworkx): a few
+ms at 100 people, about 0.1-0.3 s of CPU at 1,000 on a dense graph (the pure-Python
+`weighted_matching` took one to a few seconds there), so the certificates still matter.
 
 Repair searches have a step budget: a search that would explore a whole dense component
 gives up and the certificates (which never trust a budgeted search's silence) decide.
@@ -43,17 +44,21 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facilitation.exercises.engine.barrier import certify_forced_repeats, certify_with_kernel
+from facilitation.exercises.engine.barrier import (
+    certify_forced_repeats,
+    certify_two_sided_shortage,
+    certify_with_kernel,
+)
 from facilitation.exercises.engine.matching import (
     UNMATCHED,
     greedy_match,
     maximise,
     search,
 )
+from facilitation.exercises.engine.native_matching import max_weight_matching
 from facilitation.exercises.engine.objective import Objective
 from facilitation.exercises.engine.pairing_graph import CompatGraph
 from facilitation.exercises.engine.pairing_types import RestReason, SolveMethod
-from facilitation.exercises.engine.weighted_matching import max_weight_matching
 
 #: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
 __pure__ = True
@@ -146,6 +151,8 @@ def _certify_otherwise(
     """Try the certificates of `barrier` in turn; on failure leave the pairing as it was."""
     if certify_forced_repeats(g, obj, comp, mate):
         return True
+    if certify_two_sided_shortage(g, obj, rng, comp, mate):
+        return True
     saved = [mate[v] for v in comp]
     for fresh in (True, False):
         if certify_with_kernel(g, obj, rng, comp, mate, fresh):
@@ -173,13 +180,18 @@ def exact_pairs(
     alive = [False] * g.n
     for v in verts:
         alive[v] = True
-    edges = [
-        (i, local[v], obj.pair_weight(u, v))
-        for i, u in enumerate(verts)
-        for v in g.neighbors(u, alive, fresh_only=False)
-        if local[v] > i
-    ]
-    mate = max_weight_matching(len(verts), edges)
+    value, penalty = obj.value, obj.penalty
+    edges = []
+    # Each edge once: a vertex leaves `alive` once its edges are listed. At 1,000 people this
+    # loop runs over up to ~250,000 pairs, so it stays inline (no call per pair).
+    for i, u in enumerate(verts):
+        alive[u] = False
+        own, past = value[u], g.hist[u]
+        for v in g.neighbors(u, alive, fresh_only=False):
+            count = past.get(v)
+            edges.append((i, local[v], own + value[v] - (penalty(count) if count else 0)))
+    top = 2 * max((abs(value[v]) for v in verts), default=0)  # penalties only lower a weight
+    mate = max_weight_matching(len(verts), edges, top)
     return [(verts[i], verts[j]) for i, j in enumerate(mate) if i < j]
 
 

@@ -425,6 +425,16 @@ def test_medium_groups_match_networkx_optimum() -> None:
     assert methods == {SolveMethod.CERTIFIED, SolveMethod.EXACT}
 
 
+def remember(result: Pairing, history: dict[tuple[int, int], int], rests: dict[int, int]) -> None:
+    """Add a round's pairs to the history and the engine's rests to the rest counts."""
+    for group in groups_of(result):
+        pair = (min(group), max(group))
+        history[pair] = history.get(pair, 0) + 1
+    for r in result.resting:
+        if r.reason is not RestReason.SITTING_OUT:
+            rests[r.person_id] = rests.get(r.person_id, 0) + 1
+
+
 def test_scarce_partners_over_many_rounds_match_networkx_optimum() -> None:
     # Twelve people accept only one of three "drummers": shortages, then forced repeats
     # whose counts grow, inside a room large enough for the kernel certificate to shrink
@@ -451,10 +461,5 @@ def test_scarce_partners_over_many_rounds_match_networkx_optimum() -> None:
         methods.append(result.method)
 
         assert key(groups_of(result), req) == key(networkx_groups(req), req), round_number
-        for group in groups_of(result):
-            pair = (min(group), max(group))
-            history[pair] = history.get(pair, 0) + 1
-        for r in result.resting:
-            if r.reason is not RestReason.SITTING_OUT:
-                rests[r.person_id] = rests.get(r.person_id, 0) + 1
+        remember(result, history, rests)
     assert methods.count(SolveMethod.CERTIFIED) >= 20
