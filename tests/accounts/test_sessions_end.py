@@ -51,7 +51,9 @@ def reset_password(app, person):
 
 
 def ban(app, person):
-    response = organiser_client(app).post(f"/manage/people/{person.id}/ban", data={"reason": ""})
+    response = organiser_client(app).post(
+        f"/manage/people/{person.id}/ban", data={"reason": "", "confirm": "y"}
+    )
     assert response.status_code == 302
 
 

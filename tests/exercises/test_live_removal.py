@@ -85,7 +85,9 @@ def test_a_ban_removes_the_phone_and_says_so(app):
     phone.get_received(NS)
     admin = logged_in(app, organiser)
     as_nobody()
-    response = admin.post(f"/manage/people/{people[0].id}/ban", data={"reason": "kept private"})
+    response = admin.post(
+        f"/manage/people/{people[0].id}/ban", data={"reason": "kept private", "confirm": "y"}
+    )
     assert response.status_code == 302
     assert not phone.is_connected(NS)
     told = [e["args"][0] for e in phone.queue if e["name"] == "removed"]

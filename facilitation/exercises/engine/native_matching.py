@@ -23,6 +23,9 @@ from facilitation.exercises.engine.weighted_matching import (
     max_weight_matching as pure_max_weight_matching,
 )
 
+#: Pure core: no framework import, here or in what it imports (tests/core/test_pure_core.py).
+__pure__ = True
+
 #: Largest edge weight handed to rustworkx. Its duals and slacks stay within a few times the
 #: largest weight, so 2**120 leaves room below the 2**127 of a signed 128-bit integer.
 NATIVE_LIMIT = 2**120
