@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -286,13 +285,6 @@ def active_ban(email: str | None = None, user_id: int | None = None) -> Ban | No
     return db.session.scalars(
         sa.select(Ban).where(sa.or_(*conditions), Ban.lifted_at.is_(None)).limit(1)
     ).first()
-
-
-def is_banned(user: Any) -> bool:
-    """Return whether this account (or its email address) is banned; anonymous is not."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return active_ban(user.email, user.id) is not None
 
 
 def check_bannable(actor: User, person: User) -> None:
