@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from facilitation import create_app
 from facilitation.core import crypto
-from facilitation.exercises import sockets
+from facilitation.exercises import pairing_worker, sockets
 from facilitation.extensions import db
 from facilitation.messaging.services import OUTBOX_LOGGER
 from tests import children, factories
@@ -81,6 +81,9 @@ def _nothing_left_running() -> Iterator[None]:
     the rest have stopped theirs by then); each xdist worker checks its own children.
     """
     yield
+    # The pairing pool lives as long as the process, as in production; stop it first so that
+    # only what a test forgot is named below.
+    pairing_worker.shutdown()
     left = children.leftovers()
     if left:
         children.stop_all()

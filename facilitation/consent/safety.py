@@ -320,32 +320,3 @@ def lift_ban(actor: User, record: Ban, *, now: datetime) -> Ban:
         raise Forbidden("forbidden", "Only organisers can lift bans.")
     record.lifted_at = record.lifted_at or now
     return record
-
-
-# Built once: every live connection asks this. A statement built per call with a literal list in
-# ``in_()`` leaves a reference cycle behind each time it runs from SQLAlchemy's cache (the copy
-# of the list's parameter remembers itself), which only the collector's rare full passes free;
-# a prebuilt statement with an expanding parameter leaves none (docs/benchmarks.md, session 6).
-_EMAILS_OF = sa.select(User.email, User.id).where(
-    User.id.in_(sa.bindparam("user_ids", expanding=True))
-)
-_BANS_OF = sa.select(Ban.user_id, Ban.email).where(
-    Ban.lifted_at.is_(None),
-    sa.or_(
-        Ban.user_id.in_(sa.bindparam("user_ids", expanding=True)),
-        Ban.email.in_(sa.bindparam("emails", expanding=True)),
-    ),
-)
-
-
-def banned_user_ids(user_ids: list[int]) -> set[int]:
-    """Return which of these accounts are banned (by account or by email)."""
-    if not user_ids:
-        return set()
-    ids = list(user_ids)
-    emails = dict(db.session.execute(_EMAILS_OF, {"user_ids": ids}).all())
-    rows = db.session.execute(_BANS_OF, {"user_ids": ids, "emails": list(emails)}).all()
-    wanted = set(ids)
-    found = {uid for uid, _ in rows if uid in wanted}
-    found |= {emails[email] for _, email in rows if email in emails}
-    return found

@@ -362,7 +362,7 @@ def ineligibility(user_ids: list[int], gathering_id: int) -> dict[int, str]:
     Reasons: ``banned``, ``consent_withdrawn`` (a required agreement's consent was
     withdrawn after the last signature) or ``agreements_missing``.
     """
-    from facilitation.consent.safety import banned_user_ids
+    from facilitation.gatherings.permissions import banned_user_ids
 
     reasons: dict[int, str] = dict.fromkeys(banned_user_ids(user_ids), "banned")
     for agreement in required_agreements(gathering_id):

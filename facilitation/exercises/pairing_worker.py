@@ -91,6 +91,15 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def shutdown() -> None:
+    """Stop the worker processes (the next pairing starts them again)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
 def _pool_of(size: int) -> _Pool:
     """Return the process-wide pool, created on first use (after any monkey-patching)."""
     global _pool

@@ -19,7 +19,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitation.accounts import services as accounts
 from facilitation.accounts.models import User
-from facilitation.consent.safety import banned_user_ids
 from facilitation.core.bad_input import is_id
 from facilitation.core.clock import utcnow
 from facilitation.core.db import first_line
@@ -88,7 +87,7 @@ def _identify(auth: Any) -> Connection:
         if not permissions.may_facilitate(current_user, gathering):
             raise _refuse("not_a_facilitator", NOT_A_FACILITATOR)
         return Connection(run.id, FACILITATOR, current_user.id)
-    if banned_user_ids([current_user.id]):
+    if permissions.banned_user_ids([current_user.id]):
         raise _refuse("banned", services.BANNED_MESSAGE)
     refusal = permissions.join_refusal(current_user, run, run_gathering(run))
     if refusal is not None:

@@ -256,8 +256,13 @@ def may(user: Any, action: Action | str, gathering: Gathering, **about: Any) -> 
     raise ValueError(action)  # pragma: no cover
 
 
-# Built once, with expanding parameters: a statement built per call with a literal list in
-# ``in_()`` leaves a reference cycle behind each time (see ``consent.safety._BANS_OF``).
+# Built once: every live connection asks this. A statement built per call with a literal list in
+# ``in_()`` leaves a reference cycle behind each time it runs from SQLAlchemy's cache (the copy
+# of the list's parameter remembers itself), which only the collector's rare full passes free;
+# a prebuilt statement with an expanding parameter leaves none (docs/benchmarks.md, session 6).
+_EMAILS_OF = sa.select(User.email, User.id).where(
+    User.id.in_(sa.bindparam("user_ids", expanding=True))
+)
 _BANS_OF = sa.select(Ban.user_id, Ban.email).where(
     Ban.lifted_at.is_(None),
     sa.or_(
@@ -265,6 +270,19 @@ _BANS_OF = sa.select(Ban.user_id, Ban.email).where(
         Ban.email.in_(sa.bindparam("emails", expanding=True)),
     ),
 )
+
+
+def banned_user_ids(user_ids: list[int]) -> set[int]:
+    """Return which of these accounts are banned (by account or by email)."""
+    if not user_ids:
+        return set()
+    ids = list(user_ids)
+    emails = dict(db.session.execute(_EMAILS_OF, {"user_ids": ids}).all())
+    rows = db.session.execute(_BANS_OF, {"user_ids": ids, "emails": list(emails)}).all()
+    wanted = set(ids)
+    found = {uid for uid, _ in rows if uid in wanted}
+    found |= {emails[email] for _, email in rows if email in emails}
+    return found
 
 
 def facilitator_ids(gathering: Gathering) -> set[int]:
@@ -281,9 +299,5 @@ def facilitator_ids(gathering: Gathering) -> set[int]:
             ),
         )
     ).all()
-    if not rows:
-        return set()
-    ids, emails = {r.id for r in rows}, {r.email for r in rows}
-    banned = db.session.execute(_BANS_OF, {"user_ids": list(ids), "emails": list(emails)}).all()
-    out = {b.user_id for b in banned} | {r.id for r in rows if r.email in {b.email for b in banned}}
-    return ids - out
+    ids = {r.id for r in rows}
+    return ids - banned_user_ids(list(ids))

@@ -25,6 +25,7 @@ from facilitation.consent import safety
 from facilitation.core.clock import utcnow
 from facilitation.exercises import services, snapshots
 from facilitation.extensions import SOCKETIO_PATH, db, socketio
+from facilitation.gatherings import permissions
 from tests.exercises.live_helpers import command, make_run
 from tests.factories import PASSWORD, make_user
 
@@ -67,10 +68,10 @@ def test_the_ban_check_leaves_no_cycles(app):
     safety.ban(organiser, banned, "", now=utcnow())
     db.session.commit()
     ids = [banned.id, other.id, fine.id]
-    assert safety.banned_user_ids(ids) == {banned.id}
+    assert permissions.banned_user_ids(ids) == {banned.id}
     with cycles_left() as left:
-        assert safety.banned_user_ids(ids) == {banned.id}
-        assert safety.banned_user_ids([fine.id]) == set()
+        assert permissions.banned_user_ids(ids) == {banned.id}
+        assert permissions.banned_user_ids([fine.id]) == set()
     assert left == []
 
 
@@ -82,8 +83,8 @@ def test_a_ban_by_email_still_reaches_a_new_account(app):
     db.session.flush()
     again = make_user(email="same.person@example.org")
     db.session.commit()
-    assert safety.banned_user_ids([again.id, banned.id]) == {again.id, banned.id}
-    assert safety.banned_user_ids([]) == set()
+    assert permissions.banned_user_ids([again.id, banned.id]) == {again.id, banned.id}
+    assert permissions.banned_user_ids([]) == set()
 
 
 def test_a_phones_own_pairing_and_the_table_leave_no_cycles(app):
