@@ -121,6 +121,6 @@ def test_a_socket_connect_with_a_bad_run_id_is_refused_as_bad_request(app, run_i
     run, _, _ = make_run(2)
     with app.test_request_context("/socket.io/"), pytest.raises(ConnectionRefusedError) as refused:
         sockets._identify({"run_id": run_id, "projector_token": run.projector_token})
-    assert refused.value.args[0]["code"] == "bad_request"
+    assert refused.value.args[1]["code"] == "bad_request"
     client = socketio.test_client(app, namespace="/live", auth={"run_id": run_id})
     assert not client.is_connected("/live")

@@ -65,34 +65,17 @@ def remove_from_runs(
 def disconnect_user(user_id: int, reason: str) -> int:
     """Tell every socket of a person why it is closed and close it; call after commit.
 
-    ``removed`` goes to the person's own room and to their participant room of every unfinished
-    run, which reaches sockets on other processes through the Redis message queue; the page
+    Every socket with a log-in is in its person's room (``rooms.user_room``), so one ``removed``
+    there reaches each of them once, on every process through the Redis message queue; the page
     closes its socket on it. Sockets of this process are closed here. A socket on another
     process that ignores ``removed`` is refused at its next change and when it reconnects
     (its log-in no longer holds, or the ban refuses it). Returns how many sockets were closed.
     """
-    payload = {"reason": reason}
     local = sockets.connections_of(user_id)
-    run_ids = set(
-        db.session.scalars(
-            sa.select(RunParticipant.run_id)
-            .join(Run, Run.id == RunParticipant.run_id)
-            .where(RunParticipant.user_id == user_id, Run.status != rounds.RunStatus.ENDED.value)
-        )
+    socketio.emit(
+        "removed", {"reason": reason}, to=rooms.user_room(user_id), namespace=rooms.NAMESPACE
     )
-    run_ids |= {c.run_id for c in local.values() if c.role == sockets.PARTICIPANT}
-    for run_id in sorted(run_ids):
-        socketio.emit(
-            "removed",
-            payload,
-            to=rooms.participant_room(run_id, user_id),
-            namespace=rooms.NAMESPACE,
-        )
-    socketio.emit("removed", payload, to=rooms.user_room(user_id), namespace=rooms.NAMESPACE)
-    for sid, connection in local.items():
-        if connection.role != sockets.PARTICIPANT:
-            # A facilitator console is in no participant room: tell it directly.
-            socketio.emit("removed", payload, to=sid, namespace=rooms.NAMESPACE)
+    for sid in local:
         socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
     logger.info("account %s: %s live sockets closed (%s)", user_id, len(local), reason)
     return len(local)

@@ -86,10 +86,6 @@ def is_banned(user: Any) -> bool:
     return db.session.scalar(sa.select(found.exists())) is True
 
 
-def _in_good_standing(user: Any) -> bool:
-    return _is_person(user) and not is_banned(user)
-
-
 def _names_as_facilitator(gathering: Gathering, user_id: int) -> bool:
     return any(f.id == user_id for f in gathering.facilitators)
 
@@ -100,21 +96,19 @@ def may_facilitate(user: Any, gathering: Gathering) -> bool:
     Organisers may, and those who hold the facilitator role *and* are named among its
     facilitators; a facilitator demoted to another role, or taken off the gathering, may not.
     """
-    if not _in_good_standing(user):
+    if not _is_person(user):
         return False
-    if user.has_role(Role.ORGANISER):
-        return True
-    return bool(user.has_role(Role.FACILITATOR) and _names_as_facilitator(gathering, user.id))
+    named = user.has_role(Role.FACILITATOR) and _names_as_facilitator(gathering, user.id)
+    # The role first: most who ask are participants, and they need no look at the bans.
+    return bool(user.has_role(Role.ORGANISER) or named) and not is_banned(user)
 
 
 def may_facilitate_series(user: Any, series: Series) -> bool:
     """Return whether ``user`` facilitates a whole series (organisers, its named facilitators)."""
-    if not _in_good_standing(user):
+    if not _is_person(user):
         return False
-    if user.has_role(Role.ORGANISER):
-        return True
-    named = any(f.id == user.id for f in series.facilitators)
-    return bool(user.has_role(Role.FACILITATOR) and named)
+    named = user.has_role(Role.FACILITATOR) and any(f.id == user.id for f in series.facilitators)
+    return bool(user.has_role(Role.ORGANISER) or named) and not is_banned(user)
 
 
 def may_manage(user: Any, gathering: Gathering) -> bool:
@@ -124,9 +118,9 @@ def may_manage(user: Any, gathering: Gathering) -> bool:
 
 def may_work_desk(user: Any, gathering: Gathering) -> bool:
     """Return whether ``user`` may work this gathering's check-in desk (door role or managers)."""
-    if not _in_good_standing(user):
-        return False
-    return user.role == Role.DOOR or may_manage(user, gathering)
+    if _is_person(user) and user.role == Role.DOOR:
+        return not is_banned(user)
+    return may_manage(user, gathering)
 
 
 def _admitted_registration(gathering_id: int) -> Any:
