@@ -17,7 +17,7 @@ from facilitation.api.schemas import (
 from facilitation.registration.states import Status
 
 _ERRORS = {
-    "400": "The body is not JSON.",
+    "400": "The body is not JSON, or the path, query or body holds a NUL character.",
     "401": "No valid token.",
     "403": "The token's owner may not do this, or the token lacks the write scope.",
     "404": "Not found (or not visible to the token's owner).",
@@ -69,7 +69,7 @@ def _op(
     responses: Schema = {
         ok: {"description": "Done.", "content": {_JSON: {"schema": ref(schema)}}},
     }
-    codes = set(errors)
+    codes = set(errors) | {"400"}  # a NUL anywhere in the request (core/bad_input.py)
     if body or any(p["in"] == "query" for p in params or []):
         codes |= {"422"}
     if body:
