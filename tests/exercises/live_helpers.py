@@ -64,4 +64,4 @@ def command() -> str:
 def session_cookie(app, user) -> str:  # type: ignore[no-untyped-def]
     """Return a signed session cookie that logs ``user`` in, as the browser would hold."""
     serializer = app.session_interface.get_signing_serializer(app)
-    return serializer.dumps({"_user_id": str(user.id), "_fresh": False})
+    return serializer.dumps({"_user_id": user.get_id(), "_fresh": False})
