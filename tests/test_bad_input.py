@@ -124,3 +124,13 @@ def test_a_socket_connect_with_a_bad_run_id_is_refused_as_bad_request(app, run_i
     assert refused.value.args[1]["code"] == "bad_request"
     client = socketio.test_client(app, namespace="/live", auth={"run_id": run_id})
     assert not client.is_connected("/live")
+
+
+def test_an_api_id_past_the_range_is_404_for_every_method_the_path_serves(client):
+    # Not 405: a number past the range must not fall through to another rule of the same path.
+    for method, path in [
+        ("PATCH", "/api/v1/gatherings/3404205186"),
+        ("GET", "/api/v1/gatherings/3404205186/check-ins"),
+    ]:
+        response = client.open(path, method=method, json={})
+        assert response.status_code == 404, (method, path, response.status_code)
