@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from facilitation.exercises import broadcast, rooms, services, sockets
+from facilitation.exercises import broadcast, connections, rooms, services
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db, socketio
@@ -72,7 +72,7 @@ def disconnect_user(user_id: int, reason: str) -> int:
     (its log-in no longer holds, or the ban refuses it). Returns how many sockets were closed.
     """
     payload = {"reason": reason}
-    local = sockets.connections_of(user_id)
+    local = connections.connections_of(user_id)
     run_ids = set(
         db.session.scalars(
             sa.select(RunParticipant.run_id)
@@ -80,7 +80,7 @@ def disconnect_user(user_id: int, reason: str) -> int:
             .where(RunParticipant.user_id == user_id, Run.status != rounds.RunStatus.ENDED.value)
         )
     )
-    run_ids |= {c.run_id for c in local.values() if c.role == sockets.PARTICIPANT}
+    run_ids |= {c.run_id for c in local.values() if c.role == connections.PARTICIPANT}
     for run_id in sorted(run_ids):
         socketio.emit(
             "removed",
@@ -90,7 +90,7 @@ def disconnect_user(user_id: int, reason: str) -> int:
         )
     socketio.emit("removed", payload, to=rooms.user_room(user_id), namespace=rooms.NAMESPACE)
     for sid, connection in local.items():
-        if connection.role != sockets.PARTICIPANT:
+        if connection.role != connections.PARTICIPANT:
             # A facilitator console is in no participant room: tell it directly.
             socketio.emit("removed", payload, to=sid, namespace=rooms.NAMESPACE)
         socketio.server.disconnect(sid, namespace=rooms.NAMESPACE)
