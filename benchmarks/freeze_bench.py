@@ -56,7 +56,7 @@ def rooms(setup_path: str, heavy: int, phones: int) -> dict[str, Any]:
     from facilitation import create_app
     from facilitation.accounts.models import User
     from facilitation.consent.models import BoundaryProfile
-    from facilitation.exercises import pairings, services
+    from facilitation.exercises import pairings, participants, services
     from facilitation.extensions import db
     from facilitation.gatherings.models import Gathering
 
@@ -95,7 +95,7 @@ def rooms(setup_path: str, heavy: int, phones: int) -> dict[str, Any]:
             )
             people = db.session.scalars(sa.select(User).where(User.id.in_(members))).all()
             for person in people:
-                services.join_run(run, person, now=now)
+                participants.join_run(run, person, now=now)
             db.session.commit()
             services.control(run.id, organiser, "start", command_id=uuid.uuid4().hex, now=now)
             db.session.commit()

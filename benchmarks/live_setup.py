@@ -175,6 +175,7 @@ def new_run(args: argparse.Namespace) -> dict[str, Any]:
 
     from facilitation import create_app
     from facilitation.accounts.models import User
+    from facilitation.exercises import participants
     from facilitation.exercises import services as exercises
     from facilitation.exercises.engine.rounds import RunStatus
     from facilitation.exercises.models import Run
@@ -211,7 +212,7 @@ def new_run(args: argparse.Namespace) -> dict[str, Any]:
         ids = setup["user_ids"][: args.phones]
         people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
         for user_id in ids:
-            exercises.join_run(run, people[user_id], now=now)
+            participants.join_run(run, people[user_id], now=now)
         db.session.commit()
         cookies = {
             "facilitator": setup["cookies"]["facilitator"],

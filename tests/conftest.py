@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from facilitation import create_app
 from facilitation.core import crypto
-from facilitation.exercises import pairing_worker, sockets
+from facilitation.exercises import connections, pairing_worker
 from facilitation.extensions import db
 from facilitation.messaging.services import OUTBOX_LOGGER
 from tests import children, factories
@@ -256,7 +256,7 @@ def _app_on(uri: str, instance_dir: str, *, empty_after: bool) -> Iterator[Flask
         if empty_after:
             _empty_all_tables(app)
         db.engine.dispose()
-    sockets._connections.clear()  # ids restart with every test; forget this test's sockets
+    connections._connections.clear()  # ids restart with every test; forget this test's sockets
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from facilitation.attendance import tickets
 from facilitation.consent import safety
 from facilitation.core.clock import utcnow
 from facilitation.core.security import PUBLIC_ENDPOINTS
-from facilitation.exercises import exercise_services
+from facilitation.exercises import exercise_services, participants
 from facilitation.exercises import services as exercises
 from facilitation.extensions import db
 from facilitation.gatherings import services as gatherings
@@ -99,7 +99,7 @@ def build_world() -> World:
     ticket = tickets.ticket_for(registration, now)
     outcome = check_in(door, gathering, registration)
     run = exercises.create_run(facilitator, gathering, eye_gazing(now), now=now, seed=3)
-    exercises.join_run(run, participant, now=now)
+    participants.join_run(run, participant, now=now)
     exercise = exercise_services.copy_exercise(organiser, eye_gazing(now), now=now)
     series = gatherings.create_series(
         organiser,

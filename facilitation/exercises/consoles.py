@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts.models import User
 from facilitation.core.clock import utcnow
-from facilitation.exercises import rooms, sockets
+from facilitation.exercises import connections, rooms
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.models import Run
 from facilitation.extensions import db, socketio
@@ -58,8 +58,8 @@ def close_revoked(user_id: int) -> int:
         socketio.emit("removed", payload, to=room, namespace=rooms.NAMESPACE)
         socketio.close_room(room, namespace=rooms.NAMESPACE)
     closed = 0
-    for sid, connection in list(sockets._connections.items()):
-        if connection.role != sockets.FACILITATOR or connection.user_id != user_id:
+    for sid, connection in list(connections._connections.items()):
+        if connection.role != connections.FACILITATOR or connection.user_id != user_id:
             continue
         run = db.session.get(Run, connection.run_id)
         if run is not None and _allowed(user_id, run.gathering_id, gatherings):

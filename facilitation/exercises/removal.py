@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from facilitation.exercises import broadcast, rooms, services, sockets
+from facilitation.exercises import broadcast, connections, rooms, services
 from facilitation.exercises.engine import rounds
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db, socketio
@@ -71,7 +71,7 @@ def disconnect_user(user_id: int, reason: str) -> int:
     process that ignores ``removed`` is refused at its next change and when it reconnects
     (its log-in no longer holds, or the ban refuses it). Returns how many sockets were closed.
     """
-    local = sockets.connections_of(user_id)
+    local = connections.connections_of(user_id)
     socketio.emit(
         "removed", {"reason": reason}, to=rooms.user_room(user_id), namespace=rooms.NAMESPACE
     )

@@ -7,9 +7,7 @@ import hmac
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request, session
@@ -23,7 +21,15 @@ from facilitation.core.bad_input import is_id
 from facilitation.core.clock import utcnow
 from facilitation.core.db import first_line
 from facilitation.core.errors import DomainError
-from facilitation.exercises import broadcast, rooms, services, snapshots, throttle
+from facilitation.exercises import broadcast, connections, participants, rooms, services, snapshots
+from facilitation.exercises.connections import (
+    FACILITATOR,
+    PARTICIPANT,
+    PROJECTOR,
+    Connection,
+    _connections,
+    error_answer,
+)
 from facilitation.exercises.models import Run
 from facilitation.extensions import db, socketio
 from facilitation.gatherings import permissions
@@ -36,27 +42,6 @@ MAX_PAYLOAD_BYTES = 2048
 #: transport closes a connection that sends a bigger one before any handler sees it.
 MAX_FRAME_BYTES = 16 * 1024
 TICK_SECONDS = 0.25
-PARTICIPANT, FACILITATOR, PROJECTOR = "participant", "facilitator", "projector"
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Who is on the other end of one socket."""
-
-    run_id: int
-    role: str
-    user_id: int | None
-
-
-#: Connections of this process, by Socket.IO sid.
-_connections: dict[str, Connection] = {}
-
-#: At most this many connect handlers work at once (the rest wait their turn). A room
-#: reconnecting all at once (a restart, the venue's Wi-Fi coming back) otherwise has every
-#: handler holding its queries and snapshots in memory at the same time and overflowing the
-#: database pool; measured in docs/benchmarks.md.
-CONNECT_CONCURRENCY = 4
-_connect_gate = threading.BoundedSemaphore(CONNECT_CONCURRENCY)
 
 
 def _refuse(code: str, message: str) -> ConnectionRefusedError:
@@ -88,36 +73,18 @@ def _identify(auth: Any) -> Connection:
             raise _refuse("not_a_facilitator", NOT_A_FACILITATOR)
         return Connection(run.id, FACILITATOR, current_user.id)
     if permissions.banned_user_ids([current_user.id]):
-        raise _refuse("banned", services.BANNED_MESSAGE)
+        raise _refuse("banned", participants.BANNED_MESSAGE)
     refusal = permissions.join_refusal(current_user, run, run_gathering(run))
     if refusal is not None:
-        refused = services.JoinRefused(refusal)
-        if _first_notice(run.id, current_user.id):
-            notice = services.notice_refusal(run, current_user, refusal)
+        refused = participants.JoinRefused(refusal)
+        if connections.first_notice(run.id, current_user.id):
+            notice = participants.notice_refusal(run, current_user, refusal)
             broadcast.emit_entry_refused(run, notice)
         raise _refuse(refused.code, refused.message)
     return Connection(run.id, PARTICIPANT, current_user.id)
 
 
 NOT_A_FACILITATOR = "Only this gathering's facilitators can do that."
-#: Seconds between two notices to the console about the same person refused at the same run:
-#: a phone retrying in a loop tells the facilitators once, not once per attempt.
-NOTICE_REPEAT_S = 60.0
-
-
-def _first_notice(run_id: int, user_id: int) -> bool:
-    """Return whether the console should hear of this refusal (not told in the last minute)."""
-    # Per app (as the throttle), so a new app starts with none.
-    _noticed: dict[tuple[int, int], float] = current_app.extensions.setdefault("live_notices", {})
-    now, key = throttle_clock(), (run_id, user_id)
-    last = _noticed.get(key)
-    if last is not None and now - last < NOTICE_REPEAT_S:
-        return False
-    if len(_noticed) > 10_000:  # bounded: forget the oldest half
-        for old in sorted(_noticed, key=_noticed.__getitem__)[:5_000]:
-            del _noticed[old]
-    _noticed[key] = now
-    return True
 
 
 def _still_facilitates(connection: Connection) -> bool:
@@ -163,7 +130,7 @@ def _forget_socket_request(_error: BaseException | None = None) -> None:
 @socketio.on("connect", namespace=rooms.NAMESPACE)
 def on_connect(auth: Any = None) -> None:
     """Recognise the client, put it in its rooms and send its snapshots."""
-    with _connect_gate:
+    with connections.connect_gate:
         try:
             _accept(auth)
         except (OperationalError, InterfaceError) as err:  # the database is down or restarting
@@ -173,36 +140,6 @@ def on_connect(auth: Any = None) -> None:
             logger.warning("live connect refused, database not answering: %s", first_line(err))
             raise _refuse("database_unavailable", DATABASE_UNAVAILABLE) from err
     ensure_ticker(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-REPLACED = (
-    "This exercise is open on another screen of yours, so this one was closed. "
-    "Reload to use it here."
-)
-
-
-def _make_room_for(connection: Connection, sid: str) -> None:
-    """Close the account's oldest sockets in this run beyond ``MAX_SOCKETS_PER_ACCOUNT``.
-
-    Called once the new socket ``sid`` is accepted. The newest connection wins: it is the
-    screen the person is holding (or a phone back from a network change whose old connection
-    is not yet known dead). A closed one is told ``replaced`` and does not reconnect by itself.
-    """
-    if connection.user_id is None:
-        return
-    others = [
-        other_sid
-        for other_sid, other in _connections.items()  # in the order they connected
-        if other.user_id == connection.user_id
-        and other.run_id == connection.run_id
-        and other_sid != sid
-    ]
-    for old in others[: max(0, len(others) + 1 - throttle.MAX_SOCKETS_PER_ACCOUNT)]:
-        logger.info("live socket %s replaced by a newer one of account %s", old, connection.user_id)
-        payload = {"code": "replaced", "message": REPLACED}
-        socketio.emit("replaced", payload, to=old, namespace=rooms.NAMESPACE)
-        socketio.server.disconnect(old, namespace=rooms.NAMESPACE)
-        _connections.pop(old, None)
 
 
 def _accept(auth: Any) -> None:
@@ -221,7 +158,7 @@ def _accept(auth: Any) -> None:
         join_room(rooms.user_room(connection.user_id))
     _connections[request.sid] = connection  # type: ignore[attr-defined]
     send_snapshots(connection)
-    _make_room_for(connection, request.sid)  # type: ignore[attr-defined]
+    connections.make_room_for(connection, request.sid)  # type: ignore[attr-defined]
 
 
 @socketio.on("disconnect", namespace=rooms.NAMESPACE)
@@ -229,39 +166,11 @@ def on_disconnect(*args: Any) -> None:
     """Forget the connection (a dropped phone stays present until it leaves)."""
     connection = _connections.pop(request.sid, None)  # type: ignore[attr-defined]
     user_id = connection.user_id if connection else None
-    _throttle().forget(request.sid, user_id, throttle_clock())  # type: ignore[attr-defined]
+    limits = connections.app_throttle()
+    limits.forget(request.sid, user_id, connections.throttle_clock())  # type: ignore[attr-defined]
 
 
 DATABASE_UNAVAILABLE = "The database is not answering; nothing was changed. Try again in a minute."
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": code, "message": message}
-
-
-SLOW_DOWN = "Too many messages at once; wait a moment and try again."
-#: The throttle's clock (monotonic seconds); tests replace it to step time by hand.
-throttle_clock: Callable[[], float] = time.monotonic
-
-
-def _throttle() -> throttle.Throttle:
-    """Return this app's socket throttle (per app, so a new app starts with none)."""
-    found = current_app.extensions.get("live_throttle")
-    if found is None:
-        found = current_app.extensions["live_throttle"] = throttle.Throttle()
-    return found  # type: ignore[no-any-return]
-
-
-def _flooding(connection: Connection) -> dict[str, Any] | None:
-    """Answer slow_down over the socket's or the account's rate; disconnect sustained abuse."""
-    sid = request.sid  # type: ignore[attr-defined]
-    verdict = _throttle().check(sid, throttle_clock(), connection.user_id)
-    if verdict.allowed:
-        return None
-    if verdict.disconnect:
-        logger.warning("live socket %s disconnected for flooding", sid)
-        disconnect()
-    return _error("slow_down", SLOW_DOWN)
 
 
 Handler = Callable[[Connection, dict[str, Any]], "tuple[services.Outcome | None, dict[str, Any]]"]
@@ -274,37 +183,37 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
         def wrapped(payload: Any = None) -> dict[str, Any]:
             connection = _connections.get(request.sid)  # type: ignore[attr-defined]
             if connection is None:
-                return _error("forbidden", "Connect to a run first.")
-            refused = _flooding(connection)  # before any other work: a few dict look-ups
+                return error_answer("forbidden", "Connect to a run first.")
+            refused = connections.flooding(connection)  # before any other work: a few dict look-ups
             if refused is not None:
                 return refused
             if connection.role not in roles:
-                return _error("forbidden", "You may not do that here.")
+                return error_answer("forbidden", "You may not do that here.")
             payload = {} if payload is None else payload
             if not isinstance(payload, dict):
-                return _error("bad_request", "Send a JSON object.")
+                return error_answer("bad_request", "Send a JSON object.")
             if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
-                return _error("bad_request", "That message is too large.")
+                return error_answer("bad_request", "That message is too large.")
             try:
                 if connection.role == FACILITATOR and not _still_facilitates(connection):
                     # Demoted or taken off the gathering since connecting: drop the console.
                     db.session.rollback()
                     disconnect()
-                    return _error("not_a_facilitator", NOT_A_FACILITATOR)
+                    return error_answer("not_a_facilitator", NOT_A_FACILITATOR)
                 outcome, answer = handler(connection, payload)
                 db.session.commit()
             except DomainError as err:
                 db.session.rollback()
-                return _error(err.code, err.message)
+                return error_answer(err.code, err.message)
             except (OperationalError, InterfaceError) as err:  # the database is down or restarting
                 with contextlib.suppress(Exception):
                     db.session.rollback()
                 logger.warning("live event %s: database not answering (%s)", name, type(err))
-                return _error("database_unavailable", DATABASE_UNAVAILABLE)
+                return error_answer("database_unavailable", DATABASE_UNAVAILABLE)
             except Exception:
                 db.session.rollback()
                 logger.exception("live event %s failed", name)
-                return _error("server_error", "Something went wrong; nothing was changed.")
+                return error_answer("server_error", "Something went wrong; nothing was changed.")
             if outcome is not None:
                 broadcast.after_change(outcome)
             return {"ok": True, **answer}
@@ -314,11 +223,6 @@ def live_event(name: str, *roles: str) -> Callable[[Handler], Handler]:
         return handler
 
     return decorator
-
-
-def connections_of(user_id: int) -> dict[str, Connection]:
-    """Return this process's sockets of one person, by sid."""
-    return {sid: c for sid, c in list(_connections.items()) if c.user_id == user_id}
 
 
 def _user(connection: Connection) -> User:
@@ -373,25 +277,25 @@ def _participant_change(connection: Connection, change: Callable[[Run, User], An
 @live_event("join_run", PARTICIPANT)
 def join_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Become present in the run."""
-    return _participant_change(connection, lambda r, u: services.join_run(r, u, now=utcnow()))
+    return _participant_change(connection, lambda r, u: participants.join_run(r, u, now=utcnow()))
 
 
 @live_event("sit_out", PARTICIPANT)
 def sit_out(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Rest from the next round on."""
-    return _participant_change(connection, lambda r, u: services.set_sitting_out(r, u, True))
+    return _participant_change(connection, lambda r, u: participants.set_sitting_out(r, u, True))
 
 
 @live_event("come_back", PARTICIPANT)
 def come_back(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Be paired again from the next round."""
-    return _participant_change(connection, lambda r, u: services.set_sitting_out(r, u, False))
+    return _participant_change(connection, lambda r, u: participants.set_sitting_out(r, u, False))
 
 
 @live_event("leave_run", PARTICIPANT)
 def leave_run(connection: Connection, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Stop being present."""
-    return _participant_change(connection, lambda r, u: services.leave_run(r, u, now=utcnow()))
+    return _participant_change(connection, lambda r, u: participants.leave_run(r, u, now=utcnow()))
 
 
 @live_event("signal_support", PARTICIPANT)
@@ -405,17 +309,17 @@ def signal_support(connection: Connection, payload: dict[str, Any]):  # type: ig
     """
     user_id = connection.user_id
     assert user_id is not None
-    if not _throttle().support_allowed(user_id, throttle_clock()):
-        found = services.open_support_signal(connection.run_id, user_id)
+    if not connections.app_throttle().support_allowed(user_id, connections.throttle_clock()):
+        found = participants.open_support_signal(connection.run_id, user_id)
         if found is None:
-            raise DomainError("slow_down", SLOW_DOWN)
+            raise DomainError("slow_down", connections.SLOW_DOWN)
         return None, {"signal_id": found.id, "already_sent": True}
     # The run's row lock makes two presses at once (two sockets, two processes) one signal.
     run = services.load_run(connection.run_id, lock=True)
-    already = services.open_support_signal(run.id, user_id)
+    already = participants.open_support_signal(run.id, user_id)
     if already is not None:
         return None, {"signal_id": already.id, "already_sent": True}
-    signal = services.signal_support(run, _user(connection), now=utcnow())
+    signal = participants.signal_support(run, _user(connection), now=utcnow())
     db.session.commit()
     broadcast.emit_support_signal(signal)
     return services.Outcome(run_id=connection.run_id, support_changed=True), {
@@ -470,7 +374,7 @@ def add_participant(connection: Connection, payload: dict[str, Any]):  # type: i
         raise DomainError("no_such_person", "There is no such person.")
     # The service refuses anyone the gathering does not admit (not every account on the site).
     run = _run(connection)
-    services.join_run(run, person, now=utcnow(), added_by=_user(connection))
+    participants.join_run(run, person, now=utcnow(), added_by=_user(connection))
     return services.Outcome(run_id=run.id, support_changed=True), {}
 
 
@@ -484,7 +388,7 @@ def acknowledge_support(connection: Connection, payload: dict[str, Any]):  # typ
     run = _run(connection)
     if not permissions.may_facilitate(facilitator, run_gathering(run)):
         raise DomainError("forbidden", "Only this run's facilitators can do that.")
-    services.acknowledge_support(run, facilitator, signal_id, now=utcnow())
+    participants.acknowledge_support(run, facilitator, signal_id, now=utcnow())
     return services.Outcome(run_id=run.id, support_changed=True), {}
 
 

@@ -17,7 +17,7 @@ from facilitation.consent import services as consent
 from facilitation.consent.models import BoundaryProfile, IncidentReport, Signature
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
-from facilitation.exercises import exercise_services
+from facilitation.exercises import exercise_services, participants
 from facilitation.exercises import services as exercises
 from facilitation.extensions import db
 from facilitation.gatherings import services as gatherings
@@ -55,12 +55,12 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     admit(attended, *others)
     for run in (paired, rested):
         for someone in (person, *others):
-            exercises.join_run(run, someone, now=now)
-    exercises.set_sitting_out(rested, person, True)
+            participants.join_run(run, someone, now=now)
+    participants.set_sitting_out(rested, person, True)
     for run in (paired, rested):
         exercises.control(run.id, facilitator, "start", command_id=command(), now=now)
-    signal = exercises.signal_support(paired, person, now=now)
-    exercises.acknowledge_support(paired, facilitator, signal.id, now=now)
+    signal = participants.signal_support(paired, person, now=now)
+    participants.acknowledge_support(paired, facilitator, signal.id, now=now)
     # As an organiser they lead a gathering, a series, an exercise and an agreement.
     led = make_gathering(person, facilitator_ids=[person.id])
     gatherings.create_series(
@@ -78,7 +78,7 @@ def rich_person(role: Role = Role.ORGANISER) -> SimpleNamespace:
     )
     own_run = exercises.create_run(person, led, exercise, now=now)
     theirs = register(others[0], led, make_option(led, "door"), now=now)
-    exercises.join_run(own_run, others[0], now=now, added_by=person)
+    participants.join_run(own_run, others[0], now=now, added_by=person)
     exercises.control(own_run.id, person, "start", command_id=command(), now=now)
     agreement = make_agreement(person)
     signature = sign(person, agreement)

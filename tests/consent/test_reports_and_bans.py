@@ -10,7 +10,7 @@ from facilitation.core.clock import utcnow
 
 # Imported before any app is created: create_app imports it after socketio.init_app, so a
 # session whose first import happens there binds the live handlers to the first app only.
-from facilitation.exercises import pairings, removal, services, sockets
+from facilitation.exercises import connections, pairings, removal, services
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db, socketio
 from facilitation.gatherings import permissions
@@ -252,7 +252,7 @@ def test_a_banned_phone_is_removed_and_the_round_re_paired_without_them(app, cli
     other = connect(app, next(p for p in people if p.id != banned.id), run_id=run.id)
     assert phone.is_connected(NS)
     sid = socketio.server.manager.sid_from_eio_sid(phone.eio_sid, NS)
-    assert sockets._connections[sid].user_id == banned.id
+    assert connections._connections[sid].user_id == banned.id
     phone.get_received(NS)
     other.get_received(NS)
 
@@ -263,7 +263,7 @@ def test_a_banned_phone_is_removed_and_the_round_re_paired_without_them(app, cli
     # get_received refuses once disconnected; what arrived before is still in the queue.
     received = [e for e in phone.queue if e["namespace"] == NS]
     assert {"name": "removed", "args": [{"reason": "banned"}], "namespace": NS} in received
-    assert sid not in sockets._connections
+    assert sid not in connections._connections
     assert any(e["name"] == "your_pairing" for e in other.get_received(NS))
     db.session.expire_all()
     after = pairings.current_round(db.session.get(Run, run.id))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from facilitation.accounts.models import Role, User
 from facilitation.core.clock import utcnow
-from facilitation.exercises import services
+from facilitation.exercises import participants, services
 from facilitation.exercises.models import Exercise, Run
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -39,12 +39,12 @@ def make_run(
         seed=seed,
         rounds_override=rounds,
     )
-    participants = [make_user(name=f"Person{i} Example") for i in range(people)]
-    admit(gathering, *participants)
-    for person in participants:
-        services.join_run(run, person, now=utcnow())
+    present = [make_user(name=f"Person{i} Example") for i in range(people)]
+    admit(gathering, *present)
+    for person in present:
+        participants.join_run(run, person, now=utcnow())
     db.session.commit()
-    return run, facilitator, participants
+    return run, facilitator, present
 
 
 def admit(gathering: Gathering, *people: User) -> None:

@@ -13,7 +13,7 @@ from facilitation.accounts.models import Role
 from facilitation.consent import safety
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
-from facilitation.exercises import services, sockets
+from facilitation.exercises import connections, participants, sockets
 from facilitation.exercises.models import Run, RunParticipant
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -55,7 +55,7 @@ def test_an_account_not_registered_is_refused_and_the_console_told_why(app, refu
     notice = latest(console, "entry_refused")
     assert notice["name"] == stranger.display_name and notice["reason"] == "not_registered"
     with pytest.raises(DomainError) as err:
-        services.join_run(db.session.get(Run, run.id), stranger, now=utcnow())
+        participants.join_run(db.session.get(Run, run.id), stranger, now=utcnow())
     assert err.value.code == "not_registered"
     assert (
         db.session.scalar(sa.select(RunParticipant.id).where(RunParticipant.user_id == stranger.id))
@@ -175,13 +175,13 @@ def test_a_door_volunteer_or_other_facilitator_cannot_add_people(app):
     admit(gathering_of(run), registered)
     for outsider in (door_volunteer(), make_user(Role.FACILITATOR)):
         with pytest.raises(DomainError) as err:
-            services.join_run(run, registered, now=utcnow(), added_by=outsider)
+            participants.join_run(run, registered, now=utcnow(), added_by=outsider)
         assert err.value.status == 403
 
 
 def test_a_phone_retrying_in_a_loop_tells_the_console_once_a_minute(app, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(sockets, "throttle_clock", lambda: clock[0])
+    monkeypatch.setattr(connections, "throttle_clock", lambda: clock[0])
     run, facilitator, _ = make_run(2)
     stranger = make_user()
     db.session.commit()
@@ -189,7 +189,7 @@ def test_a_phone_retrying_in_a_loop_tells_the_console_once_a_minute(app, monkeyp
     for _ in range(3):
         assert not connect(app, stranger, run_id=run.id).is_connected(NS)
     assert len(events(console, "entry_refused")) == 1
-    clock[0] += sockets.NOTICE_REPEAT_S
+    clock[0] += connections.NOTICE_REPEAT_S
     assert not connect(app, stranger, run_id=run.id).is_connected(NS)
     assert len(events(console, "entry_refused")) == 2
 

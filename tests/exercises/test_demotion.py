@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from facilitation.accounts.models import Role, User
-from facilitation.exercises import sockets
+from facilitation.exercises import connections
 from facilitation.extensions import db, socketio
 from facilitation.gatherings.models import Gathering, gathering_facilitators
 from tests.exercises.live_helpers import command, make_run
@@ -34,7 +34,7 @@ def test_a_demoted_facilitators_open_console_is_closed_at_once(app, client, auth
     assert response.status_code == 302
     assert not console.is_connected(NS)
     assert "removed" in _names(console)
-    assert sid not in sockets._connections
+    assert sid not in connections._connections
     assert not connect(app, facilitator, run_id=run.id, **{"as": "facilitator"}).is_connected(NS)
 
 

@@ -254,10 +254,10 @@ def test_a_banned_person_is_refused_neutrally(app, room):
     db.session.commit()
     assert not connect(app, people[0], run_id=run.id).is_connected(NS)
     from facilitation.core.errors import DomainError
-    from facilitation.exercises import services
+    from facilitation.exercises import participants
 
     with pytest.raises(DomainError) as err:
-        services.join_run(db.session.get(Run, run.id), people[0], now=utcnow())
+        participants.join_run(db.session.get(Run, run.id), people[0], now=utcnow())
     assert err.value.code == "banned" and "reason" not in err.value.message
 
 

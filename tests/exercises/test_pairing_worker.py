@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from facilitation.core.clock import utcnow
-from facilitation.exercises import pairing_worker, pairings, services
+from facilitation.exercises import pairing_worker, pairings, participants, services
 from facilitation.exercises.engine.pairing import pair_round
 from facilitation.exercises.engine.pairing_types import (
     ExerciseNeeds,
@@ -84,7 +84,7 @@ def test_the_preview_and_the_round_it_previews_are_one_computation(app, worker_r
 def test_a_change_in_the_room_is_a_new_computation(app, worker_runs) -> None:
     run, facilitator, people = make_run(6)
     pairings.preview(run, 0)
-    services.set_sitting_out(run, people[0], True)
+    participants.set_sitting_out(run, people[0], True)
     db.session.commit()
 
     services.control(run.id, facilitator, "start", command_id=command(), now=utcnow())

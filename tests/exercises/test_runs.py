@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from facilitation.accounts.models import Role
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError, Forbidden
-from facilitation.exercises import pairings, services
+from facilitation.exercises import pairings, participants, services
 from facilitation.exercises.models import Run, RunCommand, RunRound
 from facilitation.extensions import db
 from facilitation.gatherings.models import Gathering
@@ -167,8 +167,8 @@ def test_sitting_out_and_leaving_are_absorbed_next_round(app):
     run, facilitator, people = make_run(4, rounds=3)
     t0 = utcnow()
     start(run, facilitator, t0)
-    services.set_sitting_out(run, people[0], True)
-    services.leave_run(run, people[1], now=t0)
+    participants.set_sitting_out(run, people[0], True)
+    participants.leave_run(run, people[1], now=t0)
     db.session.commit()
     services.tick_run(run.id, now=t0 + timedelta(seconds=361))
     db.session.commit()
@@ -197,7 +197,7 @@ def test_repair_gives_a_new_pairing_for_the_same_round(app):
     start(run, facilitator, utcnow())
     late = make_user(name="Late Arrival")
     admit(db.session.get(Gathering, run.gathering_id), late)
-    services.join_run(run, late, now=utcnow())
+    participants.join_run(run, late, now=utcnow())
     db.session.commit()
     outcome = services.control(run.id, facilitator, "repair", command_id=command(), now=utcnow())
     db.session.commit()
@@ -247,7 +247,7 @@ def test_a_later_run_can_avoid_partners_from_earlier_runs(app):
         seed=first.seed,
     )
     for person in people:
-        services.join_run(second, person, now=utcnow())
+        participants.join_run(second, person, now=utcnow())
     db.session.commit()
     start(second, facilitator, utcnow())
     later = set(pairs_of(db.session.get(Run, second.id))[0])

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from facilitation.exercises import sockets, throttle
+from facilitation.exercises import connections, throttle
 from facilitation.exercises.models import SupportSignal
 from facilitation.extensions import db, socketio
 from tests.exercises.live_helpers import make_run
@@ -125,7 +125,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     found = Clock()
-    monkeypatch.setattr(sockets, "throttle_clock", found)
+    monkeypatch.setattr(connections, "throttle_clock", found)
     return found
 
 
@@ -263,7 +263,7 @@ def test_a_newer_socket_of_an_account_replaces_its_oldest(app, clock):
     for client in (*kept, newest, other, console):
         assert client.is_connected(NS)
         assert call(client, "sync_clock")["ok"]
-    mine = [c for c in sockets._connections.values() if c.user_id == people[0].id]
+    mine = [c for c in connections._connections.values() if c.user_id == people[0].id]
     assert len(mine) == throttle.MAX_SOCKETS_PER_ACCOUNT
 
 

@@ -72,10 +72,10 @@ def test_a_live_event_says_the_database_is_not_answering(app, monkeypatch):
 
 
 def test_a_connection_is_refused_clearly_while_the_database_is_away(app, monkeypatch, caplog):
-    from facilitation.exercises import sockets
+    from facilitation.exercises import connections
 
     run, _, people = make_run(2)
-    before = dict(sockets._connections)
+    before = dict(connections._connections)
     monkeypatch.setattr("facilitation.exercises.sockets.send_snapshots", database_down)
     flask_client = app.test_client()
     flask_client.post("/log-in", data={"email": people[0].email, "password": PASSWORD})
@@ -85,7 +85,7 @@ def test_a_connection_is_refused_clearly_while_the_database_is_away(app, monkeyp
         )
     # Refused at once (the client retries database_unavailable), nothing left behind.
     assert not phone.is_connected(NS)
-    assert sockets._connections == before
+    assert connections._connections == before
     assert "live connect refused, database not answering" in caplog.text
     monkeypatch.undo()
     assert connect(app, people[0], run_id=run.id).is_connected(NS)

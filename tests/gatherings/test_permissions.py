@@ -18,6 +18,7 @@ from facilitation.attendance import desk
 from facilitation.consent import safety
 from facilitation.core.clock import utcnow
 from facilitation.core.errors import DomainError
+from facilitation.exercises import participants
 from facilitation.exercises import services as exercises
 from facilitation.exercises.models import Run
 from facilitation.extensions import db
@@ -96,7 +97,7 @@ def _service_allows(action: str, user: object, world: World) -> bool:
                 shown = safety.read_sensitive(user, world.subject_id, gathering, now=now)  # type: ignore[arg-type]
                 assert shown["health_note"] == "Asthma"
             else:
-                exercises.join_run(world.run, user, now=now)  # type: ignore[arg-type]
+                participants.join_run(world.run, user, now=now)  # type: ignore[arg-type]
     except DomainError as err:
         assert err.status == 403, (action, err.code)
         return False
