@@ -127,6 +127,10 @@ class LiveClient:
             reconnection_delay=reconnection_delay,
             reconnection_delay_max=reconnection_delay_max,
         )
+        # Stopped after the test whatever its outcome: a client left reconnecting to a stopped
+        # server keeps a thread that draws on the global ``random`` (its back-off jitter), which
+        # broke later hypothesis tests in the same worker.
+        children.track(f"Socket.IO client of run {run_id}", self._running, self.close)
 
         @self.client.on("*", namespace="/live")
         def _any(event: str, data: dict | None = None) -> None:
@@ -239,10 +243,14 @@ class LiveClient:
 
         threading.Thread(target=loop, daemon=True).start()
 
+    def _running(self) -> bool:
+        task = self.client._reconnect_task  # python-socketio keeps no public "reconnecting"
+        return bool(self.client.connected or (task is not None and task.is_alive()))
+
     def close(self) -> None:
-        """Disconnect."""
+        """Disconnect, and stop reconnecting if it is trying to."""
         self._syncing = False
-        self.client.disconnect()
+        self.client.shutdown()
 
 
 def _epoch_s(iso: str) -> float:
